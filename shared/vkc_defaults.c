@@ -1,0 +1,207 @@
+/* vkc_defaults.c — the Defaulter (see vkc_defaults.h). */
+#include "vkc_defaults.h"
+
+#include "quantity.h"
+#include "vkc_spec.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+struct defaulter {
+    jsonpatch *patch;
+    int set;    /* fields set */
+    int failed; /* allocation failure */
+};
+
+static bool missing(const json_t *parent, const char *key)
+{
+    const json_t *v = json_object_get(parent, key);
+    return !v || json_is_null(v);
+}
+
+/* Sets parent[key] = value (stolen) when missing, recording the patch op at
+ * <parent_ptr>/<key>. */
+static void set_default(struct defaulter *d, json_t *parent, const char *parent_ptr,
+                        const char *key, json_t *value)
+{
+    char ptr[JSONPATCH_POINTER_MAX];
+
+    if (!value) {
+        d->failed = 1;
+        return;
+    }
+    if (!missing(parent, key)) {
+        json_decref(value);
+        return;
+    }
+    snprintf(ptr, sizeof(ptr), "%s", parent_ptr);
+    if (jsonpatch_pointer_append(ptr, sizeof(ptr), key) != 0 ||
+        json_object_set(parent, key, value) != 0 ||
+        (d->patch && jsonpatch_add(d->patch, ptr, json_deep_copy(value)) != 0))
+        d->failed = 1;
+    json_decref(value);
+    d->set++;
+}
+
+/* Returns parent[key] as an object, creating it when missing; NULL when it holds another type.
+ * Writes its pointer to ptr. */
+static json_t *child_object(struct defaulter *d, json_t *parent, const char *parent_ptr,
+                            const char *key, char *ptr, size_t ptr_size)
+{
+    snprintf(ptr, ptr_size, "%s", parent_ptr);
+    if (jsonpatch_pointer_append(ptr, ptr_size, key) != 0)
+        return NULL;
+    set_default(d, parent, parent_ptr, key, json_object());
+    json_t *child = json_object_get(parent, key);
+    return json_is_object(child) ? child : NULL;
+}
+
+/* Parses a quantity given as a JSON string or integer. Returns 0, or -1. */
+static int quantity_of(const json_t *v, quantity_t *q)
+{
+    char digits[32];
+    if (json_is_integer(v)) {
+        snprintf(digits, sizeof(digits), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return quantity_parse(digits, q, NULL, 0);
+    }
+    return json_is_string(v) ? quantity_parse(json_string_value(v), q, NULL, 0) : -1;
+}
+
+/* With qosClass Guaranteed, a lone cpu or memory request is copied to the limit and a lone
+ * limit to the request. */
+static void default_guaranteed(struct defaulter *d, json_t *spec)
+{
+    static const char *const names[] = {"cpu", "memory"};
+    char rptr[JSONPATCH_POINTER_MAX], qptr[JSONPATCH_POINTER_MAX], lptr[JSONPATCH_POINTER_MAX];
+    json_t *res = child_object(d, spec, "/spec", "resources", rptr, sizeof(rptr));
+    if (!res)
+        return;
+    json_t *req = json_object_get(res, "requests"), *lim = json_object_get(res, "limits");
+    for (int i = 0; i < 2; i++) {
+        json_t *r = json_is_object(req) ? json_object_get(req, names[i]) : NULL;
+        json_t *l = json_is_object(lim) ? json_object_get(lim, names[i]) : NULL;
+        if (r && !json_is_null(r) && (!l || json_is_null(l))) {
+            lim = child_object(d, res, rptr, "limits", lptr, sizeof(lptr));
+            if (lim)
+                set_default(d, lim, lptr, names[i], json_deep_copy(r));
+        } else if (l && !json_is_null(l) && (!r || json_is_null(r))) {
+            req = child_object(d, res, rptr, "requests", qptr, sizeof(qptr));
+            if (req)
+                set_default(d, req, qptr, names[i], json_deep_copy(l));
+        }
+    }
+}
+
+/* Reads requests or limits into a vkc_resource_set; -1 when a quantity does not parse. */
+static int resource_set_of(const json_t *set, struct vkc_resource_set *out)
+{
+    const char *name;
+    json_t *v;
+
+    memset(out, 0, sizeof(*out));
+    if (!set || json_is_null(set))
+        return 0;
+    if (!json_is_object(set))
+        return -1;
+    json_object_foreach((json_t *)set, name, v)
+    {
+        quantity_t q;
+        if (quantity_of(v, &q) != 0)
+            return -1;
+        out->count++;
+        if (strcmp(name, "cpu") == 0) {
+            out->has_cpu = true;
+            out->cpu = q;
+        } else if (strcmp(name, "memory") == 0) {
+            out->has_memory = true;
+            out->memory = q;
+        }
+    }
+    return 0;
+}
+
+/* qosClass from the resources, and maxmemory at 80% of the memory limit. */
+static void default_from_resources(struct defaulter *d, json_t *spec)
+{
+    const json_t *res = json_object_get(spec, "resources");
+    struct vkc_resource_set requests, limits;
+
+    if (res && !json_is_null(res) && !json_is_object(res))
+        return;
+    if (resource_set_of(json_object_get(res, "requests"), &requests) != 0 ||
+        resource_set_of(json_object_get(res, "limits"), &limits) != 0)
+        return; /* the Validator reports the bad quantity */
+    set_default(d, spec, "/spec", "qosClass",
+                json_string(vkc_qos_names[vkc_spec_derived_qos(&requests, &limits)]));
+    if (limits.has_memory && missing(spec, "maxmemory")) {
+        int64_t bytes = quantity_value(limits.memory);
+        int64_t max = bytes / 100 * VKC_MAXMEMORY_PERCENT + bytes % 100 * VKC_MAXMEMORY_PERCENT / 100;
+        char text[32];
+        snprintf(text, sizeof(text), "%" PRId64, max);
+        set_default(d, spec, "/spec", "maxmemory", json_string(text));
+    }
+}
+
+int vkc_default(json_t *obj, jsonpatch *patch)
+{
+    struct defaulter d = {patch, 0, 0};
+    char p[JSONPATCH_POINTER_MAX];
+    json_t *o;
+
+    if (!json_is_object(obj))
+        return 0;
+    json_t *spec = child_object(&d, obj, "", "spec", p, sizeof(p));
+    if (!spec)
+        return d.failed ? -1 : d.set;
+
+    set_default(&d, spec, "/spec", "replicas", json_integer(VKC_DEFAULT_REPLICAS));
+    set_default(&d, spec, "/spec", "image", json_string(VKC_DEFAULT_IMAGE));
+    set_default(&d, spec, "/spec", "imagePullPolicy", json_string(VKC_DEFAULT_PULL_POLICY));
+
+    const char *qos = json_string_value(json_object_get(spec, "qosClass"));
+    if (qos && strcmp(qos, "Guaranteed") == 0)
+        default_guaranteed(&d, spec);
+    default_from_resources(&d, spec);
+
+    const json_t *storage = json_object_get(spec, "storage");
+    bool has_storage = json_is_object(storage) && json_object_get(storage, "size") &&
+                       !json_is_null(json_object_get(storage, "size"));
+    if ((o = child_object(&d, spec, "/spec", "persistence", p, sizeof(p))))
+        set_default(&d, o, p, "mode", json_string(has_storage ? "rdb" : "none"));
+
+    if ((o = child_object(&d, spec, "/spec", "auth", p, sizeof(p))))
+        set_default(&d, o, p, "enabled", json_true());
+
+    if ((o = child_object(&d, spec, "/spec", "tls", p, sizeof(p)))) {
+        set_default(&d, o, p, "enabled", json_false());
+        json_t *issuer = json_object_get(o, "issuerRef");
+        if (json_is_object(issuer)) {
+            char ip[JSONPATCH_POINTER_MAX];
+            snprintf(ip, sizeof(ip), "%s", p);
+            jsonpatch_pointer_append(ip, sizeof(ip), "issuerRef");
+            set_default(&d, issuer, ip, "kind", json_string(VKC_DEFAULT_ISSUER_KIND));
+            set_default(&d, issuer, ip, "group", json_string(VKC_DEFAULT_ISSUER_GROUP));
+        }
+    }
+
+    if ((o = child_object(&d, spec, "/spec", "failover", p, sizeof(p)))) {
+        set_default(&d, o, p, "enabled", json_true());
+        set_default(&d, o, p, "probeIntervalMilliseconds", json_integer(VKC_DEFAULT_PROBE_INTERVAL_MS));
+        set_default(&d, o, p, "failureThreshold", json_integer(VKC_DEFAULT_FAILURE_THRESHOLD));
+        set_default(&d, o, p, "replicaPriority", json_integer(VKC_DEFAULT_REPLICA_PRIORITY));
+        set_default(&d, o, p, "priorities", json_array());
+        set_default(&d, o, p, "maxLagBytes", json_integer(0));
+    }
+
+    set_default(&d, spec, "/spec", "config", json_object());
+    set_default(&d, spec, "/spec", "antiAffinity", json_string("preferred"));
+    if ((o = child_object(&d, spec, "/spec", "service", p, sizeof(p))))
+        set_default(&d, o, p, "type", json_string("ClusterIP"));
+    if ((o = child_object(&d, spec, "/spec", "podDisruptionBudget", p, sizeof(p))))
+        set_default(&d, o, p, "enabled", json_true());
+    if ((o = child_object(&d, spec, "/spec", "metrics", p, sizeof(p))))
+        set_default(&d, o, p, "enabled", json_false());
+
+    return d.failed ? -1 : d.set;
+}

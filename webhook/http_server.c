@@ -1,0 +1,272 @@
+/* http_server.c — the webhook's HTTPS server (see http_server.h). */
+#include "http_server.h"
+
+#include "admission.h"
+#include "admit.h"
+#include "cert_store.h"
+#include "log.h"
+#include "metrics.h"
+#include "net_addr.h"
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+enum route { ROUTE_MUTATE, ROUTE_VALIDATE, ROUTE_OTHER, ROUTE_COUNT };
+
+static const char *const route_labels[ROUTE_COUNT] = {"mutate", "validate", "other"};
+#define RESULT_COUNT 5 /* enum admit_result */
+
+struct webhook_server {
+    struct MHD_Daemon *daemon;
+    metrics_series *requests[ROUTE_COUNT][RESULT_COUNT];
+    metrics_series *rejected[ROUTE_COUNT]; /* 404, 405, 413, 415 */
+    metrics_series *latency[ROUTE_COUNT];
+};
+
+/* Per-request state, from the first call of the access handler to the completion notice. */
+struct request {
+    enum route route;
+    struct timespec start;
+    char *body;
+    size_t len, cap;
+    int refused; /* an HTTP status already decided (413 while reading) */
+};
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status, const char *type,
+                            char *body, size_t len, bool must_free)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        if (must_free)
+            free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status, const char *msg)
+{
+    return respond(c, status, "text/plain; charset=utf-8", (char *)msg, strlen(msg), false);
+}
+
+static bool is_json(const char *type)
+{
+    if (!type)
+        return false;
+    size_t n = strlen("application/json");
+    return strncasecmp(type, "application/json", n) == 0 && (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/* Decides, on the first call (headers only), whether the request can be served. Returns 0,
+ * or the HTTP status to refuse it with. */
+static unsigned int check_headers(struct MHD_Connection *c, const char *url, const char *method,
+                                  enum route *route)
+{
+    *route = strcmp(url, WEBHOOK_PATH_MUTATE) == 0     ? ROUTE_MUTATE
+             : strcmp(url, WEBHOOK_PATH_VALIDATE) == 0 ? ROUTE_VALIDATE
+                                                       : ROUTE_OTHER;
+    if (*route == ROUTE_OTHER)
+        return MHD_HTTP_NOT_FOUND;
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        return MHD_HTTP_METHOD_NOT_ALLOWED;
+    if (!is_json(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+        return MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > ADMISSION_BODY_MAX)
+        return MHD_HTTP_CONTENT_TOO_LARGE;
+    return 0;
+}
+
+static const char *refusal_text(unsigned int status)
+{
+    switch (status) {
+    case MHD_HTTP_NOT_FOUND:
+        return "not found: the webhook serves POST " WEBHOOK_PATH_MUTATE " and POST " WEBHOOK_PATH_VALIDATE "\n";
+    case MHD_HTTP_METHOD_NOT_ALLOWED:
+        return "method not allowed: use POST\n";
+    case MHD_HTTP_UNSUPPORTED_MEDIA_TYPE:
+        return "unsupported media type: send an AdmissionReview as Content-Type: application/json\n";
+    default:
+        return "request body too large: an AdmissionReview may be at most 7 MiB\n";
+    }
+}
+
+/* Appends a chunk of the body, bounded by ADMISSION_BODY_MAX. Returns 0, or -1 when too large
+ * or out of memory. */
+static int body_append(struct request *rq, const char *data, size_t n)
+{
+    if (rq->len + n > ADMISSION_BODY_MAX)
+        return -1;
+    if (rq->len + n > rq->cap) {
+        size_t cap = rq->cap ? rq->cap : 4096;
+        while (cap < rq->len + n)
+            cap *= 2;
+        if (cap > ADMISSION_BODY_MAX)
+            cap = ADMISSION_BODY_MAX;
+        char *b = realloc(rq->body, cap);
+        if (!b)
+            return -1;
+        rq->body = b;
+        rq->cap = cap;
+    }
+    memcpy(rq->body + rq->len, data, n);
+    rq->len += n;
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **req_cls)
+{
+    struct webhook_server *srv = cls;
+    struct request *rq = *req_cls;
+    (void)version;
+
+    if (!rq) { /* headers only */
+        rq = calloc(1, sizeof(*rq));
+        if (!rq)
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &rq->start);
+        *req_cls = rq;
+        unsigned int refuse = check_headers(c, url, method, &rq->route);
+        if (refuse) {
+            rq->refused = (int)refuse;
+            metrics_inc(srv->rejected[rq->route]);
+            return send_text(c, refuse, refusal_text(refuse));
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (!rq->refused && body_append(rq, upload, *upload_size) != 0) {
+            rq->refused = MHD_HTTP_CONTENT_TOO_LARGE;
+            metrics_inc(srv->rejected[rq->route]);
+            *upload_size = 0;
+            return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, refusal_text(MHD_HTTP_CONTENT_TOO_LARGE));
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (rq->refused)
+        return MHD_YES; /* the refusal is queued already */
+
+    struct admit_answer a;
+    if (rq->route == ROUTE_MUTATE)
+        admit_mutate(rq->body ? rq->body : "", rq->len, &a);
+    else
+        admit_validate(rq->body ? rq->body : "", rq->len, &a);
+    metrics_inc(srv->requests[rq->route][a.result]);
+    metrics_observe(srv->latency[rq->route], seconds_since(&rq->start));
+    if (!a.body)
+        return MHD_NO;
+    return respond(c, (unsigned int)a.http_status, a.content_type, a.body, a.len, true);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)cls, (void)c, (void)code;
+    struct request *rq = *req_cls;
+    if (rq) {
+        free(rq->body);
+        free(rq);
+        *req_cls = NULL;
+    }
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_write(LOG_DEBUG, "webhook http", "detail", msg, NULL);
+}
+
+static void register_metrics(struct webhook_server *srv)
+{
+    static const double bounds[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1};
+    char labels[96];
+    for (int r = 0; r < ROUTE_COUNT; r++) {
+        for (int k = 0; k < RESULT_COUNT; k++) {
+            snprintf(labels, sizeof(labels), "path=\"%s\",result=\"%s\"", route_labels[r],
+                     admit_result_name((enum admit_result)k));
+            srv->requests[r][k] = metrics_counter("gungnir_webhook_requests_total",
+                                                  "Webhook requests by path and result", labels);
+        }
+        snprintf(labels, sizeof(labels), "path=\"%s\",result=\"refused\"", route_labels[r]);
+        srv->rejected[r] = metrics_counter("gungnir_webhook_requests_total",
+                                           "Webhook requests by path and result", labels);
+        snprintf(labels, sizeof(labels), "path=\"%s\"", route_labels[r]);
+        srv->latency[r] = metrics_histogram("gungnir_webhook_request_duration_seconds",
+                                            "Time from request headers to the queued answer", labels,
+                                            bounds, sizeof(bounds) / sizeof(bounds[0]));
+    }
+}
+
+struct webhook_server *webhook_server_start(const struct gungnir_config *cfg, char *err, size_t errlen)
+{
+    struct webhook_server *srv = calloc(1, sizeof(*srv));
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned int threads = cfg->webhook_threads > 0 ? (unsigned int)cfg->webhook_threads
+                                                    : (unsigned int)(cores > 0 ? cores : 1);
+
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (net_addr_resolve(&cfg->webhook_bind, &addr, &addrlen, err, errlen) != 0) {
+        free(srv);
+        return NULL;
+    }
+    register_metrics(srv);
+    srv->daemon = MHD_start_daemon(
+        MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO,
+        (uint16_t)cfg->webhook_bind.port, NULL, NULL, on_request, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_HTTPS_CERT_CALLBACK, cert_store_retrieve,
+        MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE",
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->webhook_max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->webhook_idle_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_END);
+    if (!srv->daemon) {
+        snprintf(err, errlen, "cannot serve HTTPS on %s:%d (address in use, or no permission?)",
+                 cfg->webhook_bind.host[0] ? cfg->webhook_bind.host : "*", cfg->webhook_bind.port);
+        free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+void webhook_server_stop(struct webhook_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}
