@@ -9,9 +9,9 @@
  *              the +Inf bucket and _count always agree even while observations race a render.
  *
  * Registration rules beyond the header: name must be a valid metric name
- * ([a-zA-Z_:][a-zA-Z0-9_:]*), name/help/labels must fit their fixed buffers, histogram bounds
- * must be finite and strictly ascending, and series sharing a name must share type and help;
- * otherwise NULL. Registering the same name and labels again returns the existing series
+ * ([a-zA-Z_:][a-zA-Z0-9_:]*); name, help and labels must fit their fixed buffers (127, 511
+ * and 511 characters); labels must not hold a raw newline; histogram bounds must be finite and
+ * strictly ascending; series sharing a name must share type and help. Otherwise NULL. Registering the same name and labels again returns the existing series
  * (when type, help and bounds agree), so a duplicate never appears in the exposition. */
 #include "metrics.h"
 
@@ -89,16 +89,6 @@ static bool valid_name(const char *name)
     return true;
 }
 
-/* Copies s into dst (size bytes). Returns false if it does not fit. */
-static bool copy_text(char *dst, size_t size, const char *s)
-{
-    size_t n = strlen(s);
-    if (n >= size)
-        return false;
-    memcpy(dst, s, n + 1);
-    return true;
-}
-
 /* Returns true if histogram s has exactly these bounds. */
 static bool same_bounds(const struct metrics_series *s, const double *bounds, size_t nbuckets)
 {
@@ -123,7 +113,7 @@ static metrics_series *register_series(enum metric_kind kind, const char *name, 
     if (!labels)
         labels = "";
     if (!valid_name(name) || strlen(name) >= NAME_MAX_LEN || strlen(help) >= HELP_MAX_LEN ||
-        strlen(labels) >= LABELS_MAX_LEN)
+        strlen(labels) >= LABELS_MAX_LEN || strchr(labels, '\n'))
         return NULL;
     if (kind == KIND_HISTOGRAM) {
         if (nbuckets > METRICS_MAX_BUCKETS || (nbuckets > 0 && !bounds))
@@ -151,9 +141,9 @@ static metrics_series *register_series(enum metric_kind kind, const char *name, 
 
     struct metrics_series *s = &registry[registered];
     s->kind = kind;
-    copy_text(s->name, sizeof(s->name), name);
-    copy_text(s->help, sizeof(s->help), help);
-    copy_text(s->labels, sizeof(s->labels), labels);
+    snprintf(s->name, sizeof(s->name), "%s", name); /* lengths were checked above */
+    snprintf(s->help, sizeof(s->help), "%s", help);
+    snprintf(s->labels, sizeof(s->labels), "%s", labels);
     atomic_store_explicit(&s->value, kind == KIND_GAUGE ? double_bits(0.0) : 0,
                           memory_order_relaxed);
     s->nbuckets = kind == KIND_HISTOGRAM ? nbuckets : 0;
