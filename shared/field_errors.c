@@ -53,6 +53,9 @@ static bool type_shows_value(enum ferr_type t)
 
 static struct ferr *ferr_addv(ferr_list *l, enum ferr_type type, const char *field,
                               const json_t *value, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static struct ferr *ferr_addv(ferr_list *l, enum ferr_type type, const char *field,
+                              const json_t *value, const char *fmt, va_list ap)
 {
     if (l->count >= FERR_MAX) {
         l->dropped++;

@@ -7,27 +7,44 @@
 
 int jsonpatch_init(jsonpatch *p)
 {
-    p->ops = json_array();
-    return p->ops ? 0 : -1;
+    strbuf_init(&p->text, JSONPATCH_TEXT_MAX);
+    p->count = 0;
+    return strbuf_puts(&p->text, "[]");
 }
 
 void jsonpatch_free(jsonpatch *p)
 {
-    json_decref(p->ops);
-    p->ops = NULL;
+    strbuf_free(&p->text);
+    p->count = 0;
 }
 
-int jsonpatch_add(jsonpatch *p, const char *pointer, json_t *value)
+int jsonpatch_add(jsonpatch *p, const char *pointer, const json_t *value)
 {
-    if (!value)
+    struct strbuf *b = &p->text;
+    if (b->failed || !value)
         return -1;
-    json_t *op = json_pack("{s:s, s:s, s:o}", "op", "add", "path", pointer, "value", value);
-    if (!op)
-        return -1; /* json_pack's "o" released value */
-    return json_array_append_new(p->ops, op);
+    b->len--; /* reopen the array: drop "]" */
+    strbuf_puts(b, p->count ? ",{\"op\":\"add\",\"path\":" : "{\"op\":\"add\",\"path\":");
+    strbuf_json_string(b, pointer, strlen(pointer));
+    strbuf_puts(b, ",\"value\":");
+    strbuf_json_value(b, value);
+    strbuf_puts(b, "}]");
+    if (b->failed)
+        return -1;
+    p->count++;
+    return 0;
 }
 
-size_t jsonpatch_count(const jsonpatch *p) { return p->ops ? json_array_size(p->ops) : 0; }
+size_t jsonpatch_count(const jsonpatch *p) { return p->count; }
+
+const char *jsonpatch_text(const jsonpatch *p, size_t *len)
+{
+    if (p->text.failed || !p->text.data)
+        return NULL;
+    if (len)
+        *len = p->text.len;
+    return p->text.data;
+}
 
 int jsonpatch_pointer_append(char *buf, size_t size, const char *key)
 {

@@ -1,31 +1,42 @@
 /* jsonpatch.h — builds and applies RFC 6902 JSON Patches, with RFC 6901 pointers.
  *
- * The builder keeps the operations as a jansson array; the defaulter records one "add" a
- * missing field. The applier exists so tests (and the controller) can check what a patch does. */
+ * The builder writes the operations straight to JSON text (no tree, no copies); the defaulter
+ * records one "add" a missing field. The applier exists so tests (and the controller) can check what a patch does. */
 #ifndef GUNGNIR_JSONPATCH_H
 #define GUNGNIR_JSONPATCH_H
+
+#include "strbuf.h"
 
 #include <jansson.h>
 #include <stddef.h>
 
 #define JSONPATCH_POINTER_MAX 512
 
+#define JSONPATCH_TEXT_MAX (1u << 20)
+
+/* A patch under construction, kept as its JSON text: always a complete array "[...]". */
 typedef struct jsonpatch {
-    json_t *ops; /* owned array of {"op","path","value"} */
+    struct strbuf text;
+    size_t count;
 } jsonpatch;
 
-/* Initialises an empty patch. Returns 0, or -1 on allocation failure. */
+/* Initialises an empty patch ("[]"). Returns 0, or -1 on allocation failure. */
 int jsonpatch_init(jsonpatch *p);
 
-/* Releases the operations. Safe on a zeroed or already-freed patch. */
+/* Releases the text. Safe on a zeroed or already-freed patch. */
 void jsonpatch_free(jsonpatch *p);
 
-/* Appends {"op":"add","path":pointer,"value":value}. Steals value (also on failure).
- * Returns 0, or -1 on allocation failure. */
-int jsonpatch_add(jsonpatch *p, const char *pointer, json_t *value);
+/* Appends {"op":"add","path":pointer,"value":value}. value is borrowed (written out at once).
+ * Returns 0, or -1 when out of memory or past JSONPATCH_TEXT_MAX (the patch is then failed
+ * and jsonpatch_text returns NULL). */
+int jsonpatch_add(jsonpatch *p, const char *pointer, const json_t *value);
 
 /* Number of operations. */
 size_t jsonpatch_count(const jsonpatch *p);
+
+/* The patch as JSON text (borrowed: valid until the next add or free) and its length in *len,
+ * or NULL when an add failed. */
+const char *jsonpatch_text(const jsonpatch *p, size_t *len);
 
 /* Appends one reference token for key to the pointer in buf ("" is the whole document):
  * "/" then key with "~" written "~0" and "/" written "~1". Returns 0, or -1 when the result

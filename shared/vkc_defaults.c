@@ -38,7 +38,7 @@ static void set_default(struct defaulter *d, json_t *parent, const char *parent_
     snprintf(ptr, sizeof(ptr), "%s", parent_ptr);
     if (jsonpatch_pointer_append(ptr, sizeof(ptr), key) != 0 ||
         json_object_set(parent, key, value) != 0 ||
-        (d->patch && jsonpatch_add(d->patch, ptr, json_deep_copy(value)) != 0))
+        (d->patch && jsonpatch_add(d->patch, ptr, value) != 0))
         d->failed = 1;
     json_decref(value);
     d->set++;

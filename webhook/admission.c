@@ -1,7 +1,7 @@
 /* admission.c — AdmissionReview v1 codec (see admission.h). */
 #include "admission.h"
+#include "strbuf.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,74 +121,73 @@ int admission_decode(const char *body, size_t len, struct admission_request *req
     return 0;
 }
 
-/* base64 of the compact JSON of patch, as a new string. */
-static char *patch_base64(const json_t *patch)
+/* Writes the Status object of a refusal. The message and causes come from user input and
+ * are escaped by strbuf_json_string / strbuf_json_value. */
+static void write_status(struct strbuf *b, const struct admission_verdict *v)
 {
-    char *text = json_dumps(patch, JSON_COMPACT);
-    if (!text)
-        return NULL;
-    size_t n = strlen(text);
-    char *out = malloc(4 * ((n + 2) / 3) + 1);
-    if (out)
-        EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)n);
-    free(text);
-    return out;
-}
+    const char *msg = v->message ? v->message : "";
+    const char *reason = v->reason ? v->reason : "Invalid";
 
-static json_t *status_of(const struct admission_verdict *v)
-{
-    json_t *st = json_pack("{s:{}, s:s, s:s, s:s, s:i}", "metadata", "status", "Failure",
-                           "message", v->message ? v->message : "", "reason",
-                           v->reason ? v->reason : "Invalid", "code", v->code ? v->code : 400);
-    if (!st)
-        return NULL;
+    strbuf_puts(b, "{\"metadata\":{},\"status\":\"Failure\",\"message\":");
+    strbuf_json_string(b, msg, strlen(msg));
+    strbuf_puts(b, ",\"reason\":");
+    strbuf_json_string(b, reason, strlen(reason));
+    strbuf_printf(b, ",\"code\":%d", v->code ? v->code : 400);
     if (v->causes || v->kind || v->name) {
-        json_t *d = json_object();
-        if (v->name)
-            json_object_set_new(d, "name", json_string(v->name));
-        if (v->group)
-            json_object_set_new(d, "group", json_string(v->group));
-        if (v->kind)
-            json_object_set_new(d, "kind", json_string(v->kind));
-        if (v->causes)
-            json_object_set(d, "causes", v->causes);
-        json_object_set_new(st, "details", d);
+        const char *sep = "";
+        strbuf_puts(b, ",\"details\":{");
+        if (v->name) {
+            strbuf_puts(b, "\"name\":");
+            strbuf_json_string(b, v->name, strlen(v->name));
+            sep = ",";
+        }
+        if (v->group) {
+            strbuf_printf(b, "%s\"group\":", sep);
+            strbuf_json_string(b, v->group, strlen(v->group));
+            sep = ",";
+        }
+        if (v->kind) {
+            strbuf_printf(b, "%s\"kind\":", sep);
+            strbuf_json_string(b, v->kind, strlen(v->kind));
+            sep = ",";
+        }
+        if (v->causes) {
+            strbuf_printf(b, "%s\"causes\":", sep);
+            strbuf_json_value(b, v->causes);
+        }
+        strbuf_puts(b, "}");
     }
-    return st;
+    strbuf_puts(b, "}");
 }
 
 char *admission_encode(const char *uid, const struct admission_verdict *v, size_t *len)
 {
-    json_t *resp = json_pack("{s:s, s:b}", "uid", uid ? uid : "", "allowed", v->allowed);
-    json_t *review = NULL;
-    char *out = NULL;
+    struct strbuf b;
+    const char *u = uid ? uid : "";
 
-    if (!resp)
-        return NULL;
-    if (!v->allowed)
-        json_object_set_new(resp, "status", status_of(v));
-    if (v->patch && json_array_size(v->patch) > 0) {
-        char *b64 = patch_base64(v->patch);
-        if (!b64)
-            goto done;
-        json_object_set_new(resp, "patchType", json_string("JSONPatch"));
-        json_object_set_new(resp, "patch", json_string(b64));
-        free(b64);
+    strbuf_init(&b, ADMISSION_BODY_MAX);
+    strbuf_puts(&b, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                    "\"response\":{\"uid\":");
+    strbuf_json_string(&b, u, strlen(u));
+    strbuf_puts(&b, v->allowed ? ",\"allowed\":true" : ",\"allowed\":false");
+    if (!v->allowed) {
+        strbuf_puts(&b, ",\"status\":");
+        write_status(&b, v);
+    }
+    if (v->patch && v->patch_len > 0) {
+        strbuf_puts(&b, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
+        strbuf_base64(&b, v->patch, v->patch_len);
+        strbuf_puts(&b, "\"");
     }
     if (v->nwarnings > 0) {
-        json_t *w = json_array();
-        for (size_t i = 0; i < v->nwarnings; i++)
-            json_array_append_new(w, json_string(v->warnings[i]));
-        json_object_set_new(resp, "warnings", w);
+        strbuf_puts(&b, ",\"warnings\":[");
+        for (size_t i = 0; i < v->nwarnings; i++) {
+            if (i > 0)
+                strbuf_puts(&b, ",");
+            strbuf_json_string(&b, v->warnings[i], strlen(v->warnings[i]));
+        }
+        strbuf_puts(&b, "]");
     }
-    review = json_pack("{s:s, s:s, s:O}", "apiVersion", "admission.k8s.io/v1", "kind",
-                       "AdmissionReview", "response", resp);
-    if (review)
-        out = json_dumps(review, JSON_COMPACT);
-    if (out && len)
-        *len = strlen(out);
-done:
-    json_decref(review);
-    json_decref(resp);
-    return out;
+    strbuf_puts(&b, "}}");
+    return strbuf_take(&b, len);
 }

@@ -46,7 +46,8 @@ struct admission_verdict {
     const char *kind;         /* details.kind, e.g. "ValkeyCluster" (may be NULL) */
     const char *group;        /* details.group (may be NULL) */
     const char *name;         /* details.name (may be NULL) */
-    const json_t *patch;      /* borrowed, may be NULL: JSON Patch ops (a non-empty array) */
+    const char *patch;        /* borrowed, may be NULL: JSON Patch text (a JSON array) */
+    size_t patch_len;         /* bytes of patch; 0 means no patch */
     const char *const *warnings; /* borrowed, nwarnings entries */
     size_t nwarnings;
 };

@@ -115,7 +115,14 @@ void admit_mutate(const char *body, size_t len, struct admit_answer *out)
             answer_text(out, ADMIT_ERROR, 500, "out of memory");
             goto done;
         }
-        v.patch = patch.ops;
+        if (jsonpatch_count(&patch) > 0) {
+            v.patch = jsonpatch_text(&patch, &v.patch_len);
+            if (!v.patch) {
+                jsonpatch_free(&patch);
+                answer_text(out, ADMIT_ERROR, 500, "the defaults patch is too large");
+                goto done;
+            }
+        }
     }
     answer_review(out, req.uid, jsonpatch_count(&patch) > 0 ? ADMIT_PATCHED : ADMIT_ALLOWED, &v);
     jsonpatch_free(&patch);
