@@ -75,7 +75,7 @@ struct flag {
 
 #define OFF(f) offsetof(struct gungnir_config, f)
 static const struct flag flags[] = {
-    {"webhook-bind-address", FLAG_BIND, OFF(webhook_bind), 0, 0, "address the webhook serves HTTPS on (default :9443)"},
+    {"webhook-bind-address", FLAG_BIND, OFF(webhook_bind), 1, 0, "address the webhook serves HTTPS on (default :9443)"},
     {"webhook-cert-dir", FLAG_PATH, OFF(webhook_cert_dir), 0, 0, "folder holding tls.crt and tls.key (default /tmp/k8s-webhook-server/serving-certs)"},
     {"health-probe-bind-address", FLAG_BIND, OFF(health_bind), 0, 0, "address of /healthz and /readyz (default :8081; 0 turns it off)"},
     {"metrics-bind-address", FLAG_BIND, OFF(metrics_bind), 0, 0, "address of /metrics (default :8080; 0 turns it off)"},
@@ -113,7 +113,9 @@ static int apply_flag(struct gungnir_config *cfg, const struct flag *f, const ch
             goto bad;
         return 0;
     case FLAG_BIND:
-        if (!value || config_parse_bind(value, (struct bind_address *)field) != 0)
+        /* lo = 1: the listener is required ("0" may not turn it off) */
+        if (!value || config_parse_bind(value, (struct bind_address *)field) != 0 ||
+            (f->lo == 1 && !((struct bind_address *)field)->enabled))
             goto bad;
         return 0;
     case FLAG_PATH:
@@ -131,8 +133,10 @@ static int apply_flag(struct gungnir_config *cfg, const struct flag *f, const ch
         return 0;
     }
 bad:
-    snprintf(err, errlen, "invalid value %s%s%s for --%s: %s", value ? "\"" : "", value ? value : "(none)",
-             value ? "\"" : "", f->name, f->help);
+    /* The value is shown cut, so a long value cannot push the flag name out of err. */
+    snprintf(err, errlen, "invalid value %s%.128s%s%s for --%s: %s", value ? "\"" : "",
+             value ? value : "(none)", value && strlen(value) > 128 ? "..." : "", value ? "\"" : "",
+             f->name, f->help);
     return -1;
 }
 

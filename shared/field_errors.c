@@ -1,8 +1,10 @@
 /* field_errors.c — Kubernetes-style field errors (see field_errors.h). */
 #include "field_errors.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define VALUE_SHOWN_MAX 96 /* longer rendered values are cut and end in "..." */
@@ -29,21 +31,32 @@ void ferr_init(ferr_list *l)
 /* Renders value as compact JSON into buf, cut at VALUE_SHOWN_MAX with "...". */
 static void render_value(const json_t *value, char *buf, size_t size)
 {
-    char tmp[VALUE_SHOWN_MAX + 4];
+    char *text;
     size_t need;
 
     if (!value) {
         snprintf(buf, size, "null");
         return;
     }
-    need = json_dumpb(value, tmp, VALUE_SHOWN_MAX, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (need == 0) {
-        snprintf(buf, size, "<unprintable>");
-    } else if (need > VALUE_SHOWN_MAX) {
-        snprintf(buf, size, "%.*s...", VALUE_SHOWN_MAX, tmp);
+    if (json_is_string(value) && json_string_length(value) > VALUE_SHOWN_MAX) {
+        /* Quote only a prefix: dumping a huge string just to cut it would be wasted work. */
+        size_t cut = utf8_cut(json_string_value(value), VALUE_SHOWN_MAX);
+        json_t *prefix = json_stringn(json_string_value(value), cut);
+        text = prefix ? json_dumps(prefix, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(prefix);
     } else {
-        snprintf(buf, size, "%.*s", (int)need, tmp);
+        text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
     }
+    if (!text) {
+        snprintf(buf, size, "<unprintable>");
+        return;
+    }
+    need = strlen(text);
+    if (need > VALUE_SHOWN_MAX || (json_is_string(value) && json_string_length(value) > VALUE_SHOWN_MAX))
+        snprintf(buf, size, "%.*s...", (int)utf8_cut(text, need < VALUE_SHOWN_MAX ? need : VALUE_SHOWN_MAX), text);
+    else
+        snprintf(buf, size, "%s", text);
+    free(text);
 }
 
 static bool type_shows_value(enum ferr_type t)
@@ -72,6 +85,7 @@ static struct ferr *ferr_addv(ferr_list *l, enum ferr_type type, const char *fie
     detail[0] = '\0';
     if (fmt)
         vsnprintf(detail, sizeof(detail), fmt, ap);
+    utf8_trim(detail);
 
     n = snprintf(e->text, sizeof(e->text), "%s: %s", field, type_phrase[type]);
     if (type_shows_value(type)) {
@@ -83,6 +97,7 @@ static struct ferr *ferr_addv(ferr_list *l, enum ferr_type type, const char *fie
         snprintf(e->text + n, sizeof(e->text) - (size_t)n,
                  type == FERR_TYPE ? ": must be of type %s" : ": %s", detail);
     }
+    utf8_trim(e->text);
     return e;
 }
 

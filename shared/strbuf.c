@@ -86,8 +86,12 @@ int strbuf_printf(struct strbuf *b, const char *fmt, ...)
 int strbuf_json_string(struct strbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    /* Worst case: every byte becomes \u00XX. */
-    if (reserve(b, n * 6 + 2) != 0)
+    size_t escaped = 2; /* the quotes */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        escaped += (c == '"' || c == '\\' || c == '\n') ? 2 : c < 0x20 ? 6 : 1;
+    }
+    if (reserve(b, escaped) != 0)
         return -1;
     char *o = b->data + b->len;
     *o++ = '"';

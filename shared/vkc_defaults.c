@@ -137,6 +137,8 @@ static void default_from_resources(struct defaulter *d, json_t *spec)
     if (limits.has_memory && missing(spec, "maxmemory")) {
         int64_t bytes = quantity_value(limits.memory);
         int64_t max = bytes / 100 * VKC_MAXMEMORY_PERCENT + bytes % 100 * VKC_MAXMEMORY_PERCENT / 100;
+        if (max < 1)
+            max = 1; /* a limit of a byte or two: "0" would mean no limit to Valkey */
         char text[32];
         snprintf(text, sizeof(text), "%" PRId64, max);
         set_default(d, spec, "/spec", "maxmemory", json_string(text));
@@ -161,8 +163,11 @@ int vkc_default(json_t *obj, jsonpatch *patch)
 
     const char *qos = json_string_value(json_object_get(spec, "qosClass"));
     if (qos && strcmp(qos, "Guaranteed") == 0)
-        default_guaranteed(&d, spec);
+        default_guaranteed(&d, spec); /* first, so maxmemory sees a copied memory limit */
     default_from_resources(&d, spec);
+    qos = json_string_value(json_object_get(spec, "qosClass"));
+    if (qos && strcmp(qos, "Guaranteed") == 0)
+        default_guaranteed(&d, spec); /* derived Guaranteed: requests equal the limits */
 
     const json_t *storage = json_object_get(spec, "storage");
     bool has_storage = json_is_object(storage) && json_object_get(storage, "size") &&

@@ -1,5 +1,6 @@
 /* vkc_spec.c — typed parse of a ValkeyCluster spec (see vkc_spec.h). */
 #include "vkc_spec.h"
+#include "vkc_defaults.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -194,8 +195,12 @@ static void check_requests_within_limits(ferr_list *e, const json_t *res)
             continue;
         if (quantity_cmp(rq, lq) > 0) {
             ferr_path_key(p, sizeof(p), "spec.resources.requests", name);
-            ferr_add(e, FERR_INVALID, p, rv, "must be less than or equal to %s limit of %s",
-                     name, json_is_string(lv) ? json_string_value(lv) : "the");
+            if (json_is_string(lv))
+                ferr_add(e, FERR_INVALID, p, rv, "must be less than or equal to %s limit of %s",
+                         name, json_string_value(lv));
+            else
+                ferr_add(e, FERR_INVALID, p, rv, "must be less than or equal to %s limit of %g",
+                         name, json_number_value(lv));
         }
     }
 }
@@ -254,8 +259,16 @@ int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
         return -1;
     }
 
+    /* A field that is missing or of the wrong type keeps its default, so that a type error is
+     * not followed by a range error about a value the user never wrote. */
+    s->replicas = VKC_DEFAULT_REPLICAS;
+    s->probe_interval_ms = VKC_DEFAULT_PROBE_INTERVAL_MS;
+    s->failure_threshold = VKC_DEFAULT_FAILURE_THRESHOLD;
+    s->replica_priority = VKC_DEFAULT_REPLICA_PRIORITY;
+
     read_int(errs, spec, "spec", "replicas", &s->replicas);
-    read_string(errs, spec, "spec", "image", &s->image);
+    if (read_string(errs, spec, "spec", "image", &s->image) < 0)
+        s->image = VKC_DEFAULT_IMAGE;
     if (read_enum(errs, spec, "spec", "imagePullPolicy", vkc_pull_policy_names, &en) > 0)
         s->pull_policy = (enum vkc_pull_policy)en;
 
@@ -345,7 +358,8 @@ int64_t vkc_spec_pod_priority(const struct vkc_spec *s, int64_t ordinal)
 enum vkc_qos vkc_spec_derived_qos(const struct vkc_resource_set *requests,
                                   const struct vkc_resource_set *limits)
 {
-    if (requests->count == 0 && limits->count == 0)
+    /* Kubernetes derives the QoS class from cpu and memory only. */
+    if (!requests->has_cpu && !requests->has_memory && !limits->has_cpu && !limits->has_memory)
         return VKC_QOS_BEST_EFFORT;
     if (limits->has_cpu && limits->has_memory &&
         (!requests->has_cpu || quantity_cmp(requests->cpu, limits->cpu) == 0) &&

@@ -1,5 +1,6 @@
 /* vkc_validate.c — the Validator (see vkc_validate.h). */
 #include "vkc_validate.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,8 +86,9 @@ static void warn(struct vkc_warnings *w, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->items[w->count++], VKC_WARNING_TEXT_MAX, fmt, ap);
+    vsnprintf(w->items[w->count], VKC_WARNING_TEXT_MAX, fmt, ap);
     va_end(ap);
+    utf8_trim(w->items[w->count++]);
 }
 
 /* An Invalid-value error for an integer field. */
@@ -166,10 +168,11 @@ static void check_image(const char *image, ferr_list *e, struct vkc_warnings *w)
         return; /* pinned by digest */
     const char *slash = strrchr(image, '/');
     const char *colon = strrchr(slash ? slash : image, ':');
+    int shown = (int)utf8_cut(image, strnlen(image, 160));
     if (!colon)
-        warn(w, "spec.image: \"%.160s\" has no tag, which means \"latest\"; pin a version so every pod runs the same server", image);
+        warn(w, "spec.image: \"%.*s\" has no tag, which means \"latest\"; pin a version so every pod runs the same server", shown, image);
     else if (strcmp(colon + 1, "latest") == 0)
-        warn(w, "spec.image: \"%.160s\" uses the tag \"latest\"; pin a version so every pod runs the same server", image);
+        warn(w, "spec.image: \"%.*s\" uses the tag \"latest\"; pin a version so every pod runs the same server", shown, image);
 }
 
 static void check_qos(const json_t *spec, const struct vkc_spec *s, ferr_list *e)
@@ -185,11 +188,11 @@ static void check_qos(const json_t *spec, const struct vkc_spec *s, ferr_list *e
         detail = "needs cpu and memory requests and limits, each request equal to its limit";
         break;
     case VKC_QOS_BEST_EFFORT:
-        detail = "must have no resource requests or limits";
+        detail = "must have no cpu or memory requests or limits";
         break;
     default:
         detail = derived == VKC_QOS_BEST_EFFORT
-                     ? "needs at least one resource request or limit"
+                     ? "needs at least one cpu or memory request or limit"
                      : "the resources make the pod Guaranteed (cpu and memory requests equal their limits); set qosClass to Guaranteed";
         break;
     }
@@ -359,8 +362,14 @@ static void check_config(const json_t *config, ferr_list *e)
     }
 }
 
+enum map_kind {
+    MAP_ANNOTATIONS,   /* any string values */
+    MAP_LABELS,        /* label values; the operator's own keys are refused */
+    MAP_NODE_SELECTOR, /* label values; any key (they name node labels) */
+};
+
 /* A map of qualified-name keys to string values (pod.labels, annotations, nodeSelector). */
-static void check_string_map(const json_t *pod, const char *key, int labels, ferr_list *e)
+static void check_string_map(const json_t *pod, const char *key, enum map_kind kind, ferr_list *e)
 {
     const json_t *m = json_object_get(pod, key);
     const char *k;
@@ -379,14 +388,14 @@ static void check_string_map(const json_t *pod, const char *key, int labels, fer
         ferr_path_key(item, sizeof(item), field, k);
         json_t *jk = json_string(k);
         if (!vkc_is_qualified_name(k))
-            ferr_add(e, FERR_INVALID, field, jk,
+            ferr_add(e, FERR_INVALID, item, jk,
                      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'");
-        else if (labels && in_list(k, operator_labels))
+        else if (kind == MAP_LABELS && in_list(k, operator_labels))
             ferr_add(e, FERR_FORBIDDEN, item, NULL, "set by the operator");
         json_decref(jk);
         if (!json_is_string(v))
             ferr_add(e, FERR_TYPE, item, v, "string");
-        else if (labels && !vkc_is_label_value(json_string_value(v)))
+        else if (kind != MAP_ANNOTATIONS && !vkc_is_label_value(json_string_value(v)))
             ferr_add(e, FERR_INVALID, item, v,
                      "a valid label value must be 63 characters or less and must be empty or begin and end with an alphanumeric character");
     }
@@ -396,9 +405,9 @@ static void check_pod(const json_t *pod, ferr_list *e, struct vkc_warnings *w)
 {
     const json_t *v;
 
-    check_string_map(pod, "labels", 1, e);
-    check_string_map(pod, "annotations", 0, e);
-    check_string_map(pod, "nodeSelector", 1, e);
+    check_string_map(pod, "labels", MAP_LABELS, e);
+    check_string_map(pod, "annotations", MAP_ANNOTATIONS, e);
+    check_string_map(pod, "nodeSelector", MAP_NODE_SELECTOR, e);
     if ((v = json_object_get(pod, "tolerations")) && !json_is_null(v) && !json_is_array(v))
         ferr_add(e, FERR_TYPE, "spec.pod.tolerations", v, "array");
     if ((v = json_object_get(pod, "topologySpreadConstraints")) && !json_is_null(v) && !json_is_array(v))
@@ -443,6 +452,10 @@ static void check_metadata(const json_t *obj, ferr_list *e)
         ferr_add(e, FERR_TYPE, "metadata", meta, "object");
         return;
     }
+    if (name && !json_is_null(name) && !json_is_string(name)) {
+        ferr_add(e, FERR_TYPE, "metadata.name", name, "string");
+        return;
+    }
     if ((!n || !n[0]) && json_is_string(gen) && json_string_length(gen) > 0) {
         /* The API server appends 5 characters to generateName. */
         const char *g = json_string_value(gen);
@@ -454,9 +467,7 @@ static void check_metadata(const json_t *obj, ferr_list *e)
                      "must start with a lower case letter and hold only lower case alphanumeric characters or '-'");
         return;
     }
-    if (name && !json_is_string(name)) {
-        ferr_add(e, FERR_TYPE, "metadata.name", name, "string");
-    } else if (!n || !n[0]) {
+    if (!n || !n[0]) {
         ferr_add(e, FERR_REQUIRED, "metadata.name", NULL, "name or generateName is required");
     } else if (strlen(n) > VKC_NAME_MAX) {
         ferr_add(e, FERR_TOO_LONG, "metadata.name", NULL,
