@@ -57,15 +57,19 @@ static json_t *child_object(struct defaulter *d, json_t *parent, const char *par
     return json_is_object(child) ? child : NULL;
 }
 
-/* Parses a quantity given as a JSON string or integer. Returns 0, or -1. */
+/* Parses a quantity given as a JSON string or integer. Returns 0, or -1 when it is not one or
+ * is negative (the Validator refuses those; defaults are not derived from them). */
 static int quantity_of(const json_t *v, quantity_t *q)
 {
     char digits[32];
+    int rc = -1;
     if (json_is_integer(v)) {
         snprintf(digits, sizeof(digits), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return quantity_parse(digits, q, NULL, 0);
+        rc = quantity_parse(digits, q, NULL, 0);
+    } else if (json_is_string(v)) {
+        rc = quantity_parse(json_string_value(v), q, NULL, 0);
     }
-    return json_is_string(v) ? quantity_parse(json_string_value(v), q, NULL, 0) : -1;
+    return rc == 0 && q->milli >= 0 ? 0 : -1;
 }
 
 /* With qosClass Guaranteed, a lone cpu or memory request is copied to the limit and a lone
@@ -170,8 +174,8 @@ int vkc_default(json_t *obj, jsonpatch *patch)
         default_guaranteed(&d, spec); /* derived Guaranteed: requests equal the limits */
 
     const json_t *storage = json_object_get(spec, "storage");
-    bool has_storage = json_is_object(storage) && json_object_get(storage, "size") &&
-                       !json_is_null(json_object_get(storage, "size"));
+    quantity_t size;
+    bool has_storage = json_is_object(storage) && quantity_of(json_object_get(storage, "size"), &size) == 0;
     if ((o = child_object(&d, spec, "/spec", "persistence", p, sizeof(p))))
         set_default(&d, o, p, "mode", json_string(has_storage ? "rdb" : "none"));
 

@@ -36,7 +36,13 @@ struct request {
     char *body;
     size_t len, cap;
     int refused; /* an HTTP status already decided (413 while reading) */
+    bool queued; /* the refusal has been queued */
+    size_t discarded; /* body bytes dropped after a 413 */
 };
+
+/* After a 413 the rest of the body is read and dropped (MHD cannot answer mid-upload), up to
+ * this much; a client that sends more is cut off. */
+#define DISCARD_MAX (64u * 1024u * 1024u)
 
 static double seconds_since(const struct timespec *t0)
 {
@@ -150,23 +156,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         unsigned int refuse = check_headers(c, url, method, &rq->route);
         if (refuse) {
             rq->refused = (int)refuse;
+            rq->queued = true;
             metrics_inc(srv->rejected[rq->route]);
             return send_text(c, refuse, refusal_text(refuse));
         }
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (!rq->refused && body_append(rq, upload, *upload_size) != 0) {
+        if (rq->refused) {
+            rq->discarded += *upload_size;
+            *upload_size = 0;
+            return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
+        if (body_append(rq, upload, *upload_size) != 0) {
             rq->refused = MHD_HTTP_CONTENT_TOO_LARGE;
             metrics_inc(srv->rejected[rq->route]);
-            *upload_size = 0;
-            return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, refusal_text(MHD_HTTP_CONTENT_TOO_LARGE));
+            free(rq->body);
+            rq->body = NULL;
+            rq->len = rq->cap = 0;
         }
         *upload_size = 0;
         return MHD_YES;
     }
-    if (rq->refused)
-        return MHD_YES; /* the refusal is queued already */
+    if (rq->refused) {
+        if (rq->queued)
+            return MHD_YES;
+        rq->queued = true; /* the whole over-long body has been read: answer 413 now */
+        return send_text(c, (unsigned int)rq->refused, refusal_text((unsigned int)rq->refused));
+    }
 
     struct admit_answer a;
     if (rq->route == ROUTE_MUTATE)
