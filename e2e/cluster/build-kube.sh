@@ -6,6 +6,7 @@
 #                                    # the cache dir on the last line of stdout
 #
 # Env: GUNGNIR_CACHE (default $HOME/.cache/gungnir)
+#      GUNGNIR_BUILD_TIMEOUT (seconds for `make`, default 2400)
 # See /work/shared/design/testing.md ("Facts for the local cluster").
 set -euo pipefail
 
@@ -14,6 +15,7 @@ CACHE_ROOT=${GUNGNIR_CACHE:-$HOME/.cache/gungnir}
 GO_BIN=/usr/lib/go-1.19/bin
 REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
 DEBSRC_BASE=/etc/apt/sources.list.d/gungnir-deb-src
+BUILD_TIMEOUT=${GUNGNIR_BUILD_TIMEOUT:-2400}
 
 say() { echo "build-kube: $*" >&2; }
 die() { echo "build-kube: ERROR: $*" >&2; exit 1; }
@@ -32,14 +34,29 @@ need_root() {
 # Version of the `kubernetes` source package apt would fetch. The binary
 # package kubernetes-client comes from the same source, so its candidate
 # version is known even before any deb-src entry exists.
+kube_version_from_apt() {
+    apt-cache show --no-all-versions kubernetes-client 2>/dev/null | awk '
+        /^Version:/ && v == ""          { v = $2 }
+        /^Source: kubernetes \(.*\)$/ && s == "" { s = $3; gsub(/[()]/, "", s) }
+        END { if (s != "") print s; else if (v != "") print v }'
+}
+
+# apt-cache takes about a second per call here (no pkgcache.bin), too slow
+# for the cached path: remember the answer next to the cache, keyed by the
+# package lists' names, sizes and mtimes.
 kube_version() {
-    local v src
-    v=$(apt-cache policy kubernetes-client 2>/dev/null | awk '/Candidate:/ {print $2}')
-    [ -n "$v" ] && [ "$v" != "(none)" ] || return 1
-    # A binNMU'd binary says "Source: kubernetes (VERSION)"; prefer that.
-    src=$(apt-cache show "kubernetes-client=$v" 2>/dev/null |
-          sed -n 's/^Source: kubernetes (\(.*\))$/\1/p' | head -n1)
-    echo "${src:-$v}"
+    local fp memo=$CACHE_ROOT/.kube-version v
+    fp=$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null | cksum)
+    if [ -r "$memo" ] && [ "$(sed -n 1p "$memo")" = "$fp" ]; then
+        v=$(sed -n 2p "$memo")
+        [ -n "$v" ] && { echo "$v"; return 0; }
+    fi
+    v=$(kube_version_from_apt)
+    [ -n "$v" ] || return 1
+    if mkdir -p "$CACHE_ROOT" 2>/dev/null; then
+        printf '%s\n%s\n' "$fp" "$v" > "$memo.$$" && mv -f "$memo.$$" "$memo" || rm -f "$memo.$$"
+    fi
+    echo "$v"
 }
 
 # deb-src entries derived from the machine's own Debian sources: same URIs,
@@ -61,29 +78,40 @@ derive_debsrc_deb822() {   # $1 = a deb822 .sources file
 
 derive_debsrc_oneline() {  # $1 = a one-line sources.list, $2 = codename
     # Keep only this release's suites (bookworm, bookworm-updates,
-    # bookworm-security, ...) so third-party repositories are left alone.
+    # bookworm-security, ...) with component main, so third-party
+    # repositories (which rarely serve sources) are left alone.
     awk -v codename="$2" '
         $1 != "deb" { next }
         {
             i = 2
             if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
             suite = $(i + 1)
-            if (suite == codename || index(suite, codename "-") == 1) {
+            main = 0
+            for (j = i + 2; j <= NF && $j !~ /^#/; j++) if ($j == "main") main = 1
+            if (main && (suite == codename || index(suite, codename "-") == 1)) {
                 sub(/^deb/, "deb-src"); print
             }
         }
     ' "$1"
 }
 
-ensure_debsrc() {
-    if apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Package: kubernetes$'; then
+have_debsrc() {
+    # No `grep -q`: with pipefail, an early exit would SIGPIPE apt-cache.
+    [ "$(apt-cache showsrc kubernetes 2>/dev/null | grep -c '^Package: kubernetes$')" != 0 ]
+}
+
+# Writes $DEBSRC_BASE.{sources,list} when apt knows no source package
+# `kubernetes` yet. Returns 0 when it wrote something (apt-get update needed).
+write_debsrc() {
+    if have_debsrc; then
         say "deb-src for kubernetes already known to apt"
-        return
+        return 1
     fi
     need_root "adding a deb-src entry"
     local codename entries
     codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
     [ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
+    rm -f "$DEBSRC_BASE.sources" "$DEBSRC_BASE.list"
     if [ -s /etc/apt/sources.list.d/debian.sources ]; then
         entries=$(derive_debsrc_deb822 /etc/apt/sources.list.d/debian.sources)
         if [ -n "$entries" ]; then
@@ -100,23 +128,45 @@ ensure_debsrc() {
     fi
     [ -s "$DEBSRC_BASE.sources" ] || [ -s "$DEBSRC_BASE.list" ] ||
         die "found no Debian 'deb' entry in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
-    say "apt-get update"
-    apt-get update >&2
-    apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Package: kubernetes$' ||
-        die "apt still knows no source package 'kubernetes' (see $DEBSRC_BASE.*)"
+    return 0
 }
 
-ensure_packages() {
-    local missing="" p
-    for p in dpkg-dev golang-1.19-go rsync golang-github-modern-go-reflect2-dev etcd-server; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-            missing="$missing $p"
-    done
+# Packages for the build (dpkg-dev .. make) and for up.sh / netns.sh / tests.
+PACKAGES="dpkg-dev golang-1.19-go rsync golang-github-modern-go-reflect2-dev make
+          etcd-server openssl iproute2 iputils-ping procps util-linux"
+
+missing_packages() {   # one dpkg-query for all: fast enough for the cached path
+    local missing
+    # shellcheck disable=SC2086
+    missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PACKAGES 2>/dev/null |
+              awk '$NF == "installed" {ok[$1] = 1}
+                   END { n = split(pk, a, " "); for (i = 1; i <= n; i++) if (!(a[i] in ok)) printf " %s", a[i] }' \
+                  pk="$(echo $PACKAGES)")
     command -v kubectl >/dev/null || missing="$missing kubernetes-client"
-    [ -n "$missing" ] || return 0
-    need_root "installing$missing"
-    say "installing:$missing"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >&2
+    echo "$missing"
+}
+
+# deb-src entry (when $1 = src) + the packages; one apt-get update for both.
+ensure_apt() {
+    local missing need_update=0
+    missing=$(missing_packages)
+    if [ "${1:-}" = src ] && write_debsrc; then need_update=1; fi
+    [ -n "$missing" ] && need_update=1
+    if [ "$need_update" = 1 ]; then
+        need_root "apt-get update"
+        say "apt-get update"
+        timeout 600 apt-get update >&2 || die "apt-get update failed"
+    fi
+    if [ -n "$missing" ]; then
+        need_root "installing$missing"
+        say "installing:$missing"
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive timeout 1200 \
+            apt-get install -y --no-install-recommends $missing >&2 || die "apt-get install$missing failed"
+    fi
+    if [ "${1:-}" = src ]; then
+        have_debsrc || die "apt still knows no source package 'kubernetes' (see $DEBSRC_BASE.*)"
+    fi
 }
 
 # --- fast path: already cached? -------------------------------------------
@@ -129,6 +179,13 @@ if [ -z "$VERSION" ]; then
 fi
 CACHE_DIR=$CACHE_ROOT/kube-$VERSION
 if have_all_binaries "$CACHE_DIR"; then
+    # The cache may come from elsewhere (a CI cache): the runtime packages
+    # (etcd, kubectl, ...) are still needed.
+    if [ -n "$(missing_packages)" ]; then
+        exec 9>"$CACHE_ROOT/.build-kube.lock"
+        flock 9
+        ensure_apt
+    fi
     say "cached: $CACHE_DIR"
     echo "$CACHE_DIR"
     exit 0
@@ -138,7 +195,7 @@ fi
 mkdir -p "$CACHE_ROOT"
 exec 9>"$CACHE_ROOT/.build-kube.lock"
 say "waiting for the build lock $CACHE_ROOT/.build-kube.lock"
-flock 9
+flock -w $(( BUILD_TIMEOUT + 1800 )) 9 || die "gave up waiting for the build lock (another build-kube.sh runs)"
 if have_all_binaries "$CACHE_DIR"; then     # another run finished meanwhile
     say "cached: $CACHE_DIR"
     echo "$CACHE_DIR"
@@ -146,16 +203,20 @@ if have_all_binaries "$CACHE_DIR"; then     # another run finished meanwhile
 fi
 
 start=$(date +%s)
-ensure_packages
-ensure_debsrc
+ensure_apt src
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/gungnir-kube-build.XXXXXX")
+# The build tree lives under CACHE_ROOT, guarded by the lock we hold: any
+# build tree found there now is a leftover of a killed run.
+rm -rf "$CACHE_ROOT"/build.* "$CACHE_ROOT"/kube-*.tmp.*
+WORK=$(mktemp -d "$CACHE_ROOT/build.XXXXXX")
 cleanup() { rm -rf "$WORK" "$CACHE_DIR.tmp.$$"; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 say "build tree: $WORK"
 
 say "apt-get source --download-only kubernetes=$VERSION"
-(cd "$WORK" && apt-get source --download-only "kubernetes=$VERSION" >&2)
+(cd "$WORK" && timeout 1200 apt-get source --download-only "kubernetes=$VERSION" >&2) ||
+    die "apt-get source kubernetes=$VERSION failed"
 DSC=$(ls "$WORK"/kubernetes_*.dsc)
 say "dpkg-source -x $(basename "$DSC")"
 dpkg-source -x "$DSC" "$WORK/src" >&2
@@ -169,11 +230,19 @@ rm -f "$VENDORED"/*.go "$VENDORED"/*.s
 cp "$REFLECT2_SRC"/*.go "$VENDORED"/
 cp "$REFLECT2_SRC"/*.s "$VENDORED"/ 2>/dev/null || true
 
-say "make (cold build takes about 4 minutes on 2 cores)"
+say "make (cold build takes about 4 minutes on 2 cores; timeout ${BUILD_TIMEOUT} s)"
 # GOCACHE inside the build tree, so nothing is left behind afterwards.
+# GOFLAGS/GO111MODULE from the caller's environment must not leak in: the
+# tree's scripts build in GOPATH mode from vendor/.
 (cd "$WORK/src" &&
- PATH=$GO_BIN:$PATH CGO_ENABLED=0 GOCACHE=$WORK/gocache \
-   make WHAT="cmd/kube-apiserver cmd/kube-controller-manager test/images/agnhost" >&2)
+ env -u GOFLAGS -u GOPATH -u GOROOT -u GO111MODULE \
+   PATH=$GO_BIN:$PATH CGO_ENABLED=0 GOCACHE=$WORK/gocache \
+   timeout --kill-after=30 "$BUILD_TIMEOUT" \
+   make WHAT="cmd/kube-apiserver cmd/kube-controller-manager test/images/agnhost" >&2) || {
+    rc=$?
+    [ "$rc" = 124 ] && die "make timed out after ${BUILD_TIMEOUT} s"
+    die "make failed (exit $rc)"
+}
 
 OUT=$WORK/src/_output/local/bin/linux/amd64
 mkdir -p "$CACHE_DIR.tmp.$$"

@@ -1,0 +1,382 @@
+/* desired.c — see desired.h. */
+#include "desired.h"
+#include "strbuf.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONF_MAX (256u * 1024u)
+
+void desired_names_of(const char *name, const struct vkc_spec *s, struct desired_names *out)
+{
+    if (s && s->auth_secret_name)
+        snprintf(out->auth_secret, sizeof(out->auth_secret), "%s", s->auth_secret_name);
+    else
+        snprintf(out->auth_secret, sizeof(out->auth_secret), "%s-auth", name);
+    snprintf(out->config_map, sizeof(out->config_map), "%s-config", name);
+    snprintf(out->headless, sizeof(out->headless), "%s-headless", name);
+    snprintf(out->primary_service, sizeof(out->primary_service), "%s", name);
+    snprintf(out->replica_service, sizeof(out->replica_service), "%s-replicas", name);
+    snprintf(out->statefulset, sizeof(out->statefulset), "%s", name);
+    snprintf(out->pdb, sizeof(out->pdb), "%s", name);
+}
+
+json_t *desired_labels(const char *name)
+{
+    return json_pack("{s:s, s:s, s:s}", "app.kubernetes.io/name", "valkey",
+                     "app.kubernetes.io/instance", name, "app.kubernetes.io/managed-by", "gungnir");
+}
+
+void desired_selector_text(const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "app.kubernetes.io/name=valkey,app.kubernetes.io/instance=%s", name);
+}
+
+/* The selector's matchLabels: the labels that never change over the cluster's life. */
+static json_t *selector_labels(const char *name)
+{
+    return json_pack("{s:s, s:s}", "app.kubernetes.io/name", "valkey", "app.kubernetes.io/instance", name);
+}
+
+/* apiVersion, kind and metadata {name, namespace, labels, ownerReferences}. */
+static json_t *object_head(const struct desired_input *in, const char *api_version,
+                           const char *kind, const char *name)
+{
+    return json_pack("{s:s, s:s, s:{s:s, s:s, s:o, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}}",
+                     "apiVersion", api_version, "kind", kind, "metadata", "name", name,
+                     "namespace", in->namespace_, "labels", desired_labels(in->name),
+                     "ownerReferences", "apiVersion", VKC_API_VERSION, "kind", VKC_KIND, "name",
+                     in->name, "uid", in->uid, "controller", 1, "blockOwnerDeletion", 1);
+}
+
+json_t *desired_auth_secret(const struct desired_input *in)
+{
+    unsigned char raw[24];
+    char password[64];
+    struct strbuf b64;
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+    if (!in->spec->auth_enabled || in->spec->auth_secret_name)
+        return NULL;
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return NULL;
+    /* 24 characters from 62: about 143 bits, and no character a shell or URL treats specially. */
+    for (size_t i = 0; i < sizeof(raw); i++)
+        password[i] = alphabet[raw[i] % (sizeof(alphabet) - 1)];
+    password[sizeof(raw)] = '\0';
+
+    struct desired_names n;
+    desired_names_of(in->name, in->spec, &n);
+    json_t *s = object_head(in, "v1", "Secret", n.auth_secret);
+    strbuf_init(&b64, 256);
+    strbuf_base64(&b64, password, strlen(password));
+    if (s && !b64.failed) {
+        json_object_set_new(s, "type", json_string("Opaque"));
+        json_object_set_new(s, "data", json_pack("{s:s}", DESIRED_PASSWORD_KEY, b64.data));
+    }
+    strbuf_free(&b64);
+    return s;
+}
+
+char *desired_valkey_conf(const struct vkc_spec *s)
+{
+    struct strbuf b;
+    strbuf_init(&b, CONF_MAX);
+    strbuf_puts(&b, "# Written by gungnir; edit spec.config of the ValkeyCluster instead.\n");
+    strbuf_printf(&b, "port %d\n", DESIRED_PORT);
+    strbuf_puts(&b, "bind * -::*\n");
+    /* Reachable from other pods; with auth off, protected mode would refuse them. */
+    strbuf_puts(&b, "protected-mode no\n");
+    strbuf_puts(&b, "dir /data\n");
+    /* Boot fenced: a pod never starts as a primary (architecture.md, failover protocol 1). */
+    strbuf_printf(&b, "replicaof %s %d\n", DESIRED_FENCE_HOST, DESIRED_FENCE_PORT);
+    strbuf_puts(&b, "replica-read-only yes\n");
+    if (s->has_maxmemory)
+        strbuf_printf(&b, "maxmemory %lld\n", (long long)quantity_value(s->maxmemory));
+    switch (s->persistence) {
+    case VKC_PERSIST_NONE:
+        strbuf_puts(&b, "save \"\"\nappendonly no\n");
+        break;
+    case VKC_PERSIST_RDB:
+        strbuf_puts(&b, "save 3600 1 300 100 60 10000\nappendonly no\n");
+        break;
+    case VKC_PERSIST_AOF:
+        strbuf_puts(&b, "save \"\"\nappendonly yes\nappendfsync everysec\n");
+        break;
+    }
+    if (s->config) {
+        const char *k;
+        const json_t *v;
+        /* Sorted keys so the text (and the pods' config hash) does not depend on JSON order. */
+        size_t n = json_object_size(s->config), i = 0;
+        const char **keys = calloc(n ? n : 1, sizeof(*keys));
+        if (!keys) {
+            strbuf_free(&b);
+            return NULL;
+        }
+        json_object_foreach((json_t *)s->config, k, v) keys[i++] = k;
+        for (size_t x = 1; x < n; x++)
+            for (size_t y = x; y > 0 && strcmp(keys[y - 1], keys[y]) > 0; y--) {
+                const char *t = keys[y];
+                keys[y] = keys[y - 1];
+                keys[y - 1] = t;
+            }
+        for (i = 0; i < n; i++)
+            strbuf_printf(&b, "%s %s\n", keys[i], json_string_value(json_object_get(s->config, keys[i])));
+        free(keys);
+    }
+    return strbuf_take(&b, NULL);
+}
+
+json_t *desired_config_map(const struct desired_input *in)
+{
+    struct desired_names n;
+    char *conf = desired_valkey_conf(in->spec);
+    if (!conf)
+        return NULL;
+    desired_names_of(in->name, in->spec, &n);
+    json_t *cm = object_head(in, "v1", "ConfigMap", n.config_map);
+    if (cm)
+        json_object_set_new(cm, "data", json_pack("{s:s}", "valkey.conf", conf));
+    free(conf);
+    return cm;
+}
+
+static json_t *service_ports(void)
+{
+    return json_pack("[{s:s, s:i, s:i, s:s}]", "name", "valkey", "port", DESIRED_PORT,
+                     "targetPort", DESIRED_PORT, "protocol", "TCP");
+}
+
+json_t *desired_headless_service(const struct desired_input *in)
+{
+    struct desired_names n;
+    desired_names_of(in->name, in->spec, &n);
+    json_t *svc = object_head(in, "v1", "Service", n.headless);
+    if (svc)
+        json_object_set_new(svc, "spec", json_pack("{s:s, s:b, s:o, s:o}", "clusterIP", "None",
+                                                   "publishNotReadyAddresses", 1, "selector",
+                                                   selector_labels(in->name), "ports", service_ports()));
+    return svc;
+}
+
+static json_t *role_service(const struct desired_input *in, const char *name, const char *role)
+{
+    json_t *svc = object_head(in, "v1", "Service", name);
+    json_t *sel = selector_labels(in->name);
+    if (!svc || !sel) {
+        json_decref(svc);
+        json_decref(sel);
+        return NULL;
+    }
+    json_object_set_new(sel, DESIRED_ROLE_LABEL, json_string(role));
+    json_object_set_new(svc, "spec", json_pack("{s:s, s:o, s:o}", "type",
+                                               vkc_service_type_names[in->spec->service_type],
+                                               "selector", sel, "ports", service_ports()));
+    return svc;
+}
+
+json_t *desired_primary_service(const struct desired_input *in)
+{
+    struct desired_names n;
+    desired_names_of(in->name, in->spec, &n);
+    return role_service(in, n.primary_service, DESIRED_ROLE_PRIMARY);
+}
+
+json_t *desired_replica_service(const struct desired_input *in)
+{
+    struct desired_names n;
+    desired_names_of(in->name, in->spec, &n);
+    return role_service(in, n.replica_service, DESIRED_ROLE_REPLICA);
+}
+
+/* FNV-1a of the config text: a pod template annotation, so a config change rolls the pods. */
+static unsigned long long config_hash(const char *text)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    for (; *text; text++) {
+        h ^= (unsigned char)*text;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Copies spec.pod.<key> (borrowed) into target when set. */
+static void pass_through(json_t *target, const json_t *pod, const char *key)
+{
+    const json_t *v = json_object_get(pod, key);
+    if (v && !json_is_null(v))
+        json_object_set_new(target, key, json_deep_copy(v));
+}
+
+static json_t *anti_affinity(const struct desired_input *in)
+{
+    json_t *term = json_pack("{s:{s:o}, s:s}", "labelSelector", "matchLabels",
+                             selector_labels(in->name), "topologyKey", "kubernetes.io/hostname");
+    if (!term)
+        return NULL;
+    if (in->spec->anti_affinity == VKC_ANTI_AFFINITY_REQUIRED)
+        return json_pack("{s:[o]}", "requiredDuringSchedulingIgnoredDuringExecution", term);
+    return json_pack("{s:[{s:i, s:o}]}", "preferredDuringSchedulingIgnoredDuringExecution",
+                     "weight", 100, "podAffinityTerm", term);
+}
+
+/* The shell line that starts the server: the password comes from the environment so it is
+ * never written into the ConfigMap. */
+static const char *start_command(bool auth)
+{
+    return auth ? "exec valkey-server /etc/valkey/valkey.conf --requirepass \"$VALKEY_PASSWORD\" "
+                  "--masterauth \"$VALKEY_PASSWORD\""
+                : "exec valkey-server /etc/valkey/valkey.conf";
+}
+
+static const char *probe_command(bool auth)
+{
+    return auth ? "valkey-cli --no-auth-warning -a \"$VALKEY_PASSWORD\" ping | grep -q PONG"
+                : "valkey-cli ping | grep -q PONG";
+}
+
+json_t *desired_statefulset(const struct desired_input *in)
+{
+    const struct vkc_spec *s = in->spec;
+    const json_t *pod = s->pod;
+    struct desired_names n;
+    char hash[32];
+    char *conf = desired_valkey_conf(s);
+
+    if (!conf)
+        return NULL;
+    snprintf(hash, sizeof(hash), "%016llx", config_hash(conf));
+    free(conf);
+    desired_names_of(in->name, s, &n);
+
+    json_t *pod_labels = desired_labels(in->name);
+    json_t *pod_annotations = json_object();
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)json_object_get(pod, "labels"), k, v)
+        if (!json_object_get(pod_labels, k))
+            json_object_set_new(pod_labels, k, json_deep_copy(v));
+    json_object_foreach((json_t *)json_object_get(pod, "annotations"), k, v)
+        json_object_set_new(pod_annotations, k, json_deep_copy(v));
+    json_object_set_new(pod_annotations, "gungnir.dev/config-hash", json_string(hash));
+
+    json_t *env = json_array();
+    if (s->auth_enabled)
+        json_array_append_new(env, json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", "VALKEY_PASSWORD",
+                                             "valueFrom", "secretKeyRef", "name", n.auth_secret,
+                                             "key", DESIRED_PASSWORD_KEY));
+    json_t *container = json_pack(
+        "{s:s, s:s, s:s, s:[s, s, s], s:o, s:[{s:s, s:i, s:s}], s:[{s:s, s:s}, {s:s, s:s}],"
+        " s:{s:{s:[s, s, s]}, s:i, s:i, s:i, s:i}}",
+        "name", "valkey", "image", s->image, "imagePullPolicy", vkc_pull_policy_names[s->pull_policy],
+        "command", "sh", "-c", start_command(s->auth_enabled), "env", env,
+        "ports", "name", "valkey", "containerPort", DESIRED_PORT, "protocol", "TCP",
+        "volumeMounts", "name", "config", "mountPath", "/etc/valkey", "name", "data", "mountPath", "/data",
+        "readinessProbe", "exec", "command", "sh", "-c", probe_command(s->auth_enabled),
+        "periodSeconds", 2, "timeoutSeconds", 2, "failureThreshold", 2, "successThreshold", 1);
+    const json_t *res = in->spec_json ? json_object_get(in->spec_json, "resources") : NULL;
+    if (container && json_is_object(res) && json_object_size(res) > 0)
+        json_object_set_new(container, "resources", json_deep_copy(res));
+
+    json_t *volumes = json_pack("[{s:s, s:{s:s}}]", "name", "config", "configMap", "name", n.config_map);
+    if (!s->has_storage_size)
+        json_array_append_new(volumes, json_pack("{s:s, s:{}}", "name", "data", "emptyDir"));
+
+    json_t *pod_spec = json_pack("{s:[o], s:o, s:i}", "containers", container, "volumes", volumes,
+                                 "terminationGracePeriodSeconds", 30);
+    if (pod_spec) {
+        pass_through(pod_spec, pod, "nodeSelector");
+        pass_through(pod_spec, pod, "tolerations");
+        pass_through(pod_spec, pod, "topologySpreadConstraints");
+        pass_through(pod_spec, pod, "priorityClassName");
+        const json_t *aff = json_object_get(pod, "affinity");
+        json_t *affinity = json_is_object(aff) ? json_deep_copy(aff) : json_object();
+        if (s->anti_affinity != VKC_ANTI_AFFINITY_NONE && !json_object_get(affinity, "podAntiAffinity"))
+            json_object_set_new(affinity, "podAntiAffinity", anti_affinity(in));
+        if (json_object_size(affinity) > 0)
+            json_object_set_new(pod_spec, "affinity", affinity);
+        else
+            json_decref(affinity);
+    }
+
+    json_t *sts = object_head(in, "apps/v1", "StatefulSet", n.statefulset);
+    json_t *spec = json_pack("{s:i, s:s, s:s, s:{s:o}, s:{s:s}, s:{s:{s:o, s:o}, s:o}}",
+                             "replicas", (int)s->replicas, "serviceName", n.headless,
+                             "podManagementPolicy", "Parallel", "selector", "matchLabels",
+                             selector_labels(in->name), "updateStrategy", "type", "RollingUpdate",
+                             "template", "metadata", "labels", pod_labels, "annotations",
+                             pod_annotations, "spec", pod_spec);
+    if (!sts || !spec) {
+        json_decref(sts);
+        json_decref(spec);
+        return NULL;
+    }
+    if (s->has_storage_size) {
+        char size[32];
+        snprintf(size, sizeof(size), "%lld", (long long)quantity_value(s->storage_size));
+        json_t *claim = json_pack("{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}", "metadata", "name", "data",
+                                  "spec", "accessModes", "ReadWriteOnce", "resources", "requests",
+                                  "storage", size);
+        if (claim && s->storage_class)
+            json_object_set_new(json_object_get(claim, "spec"), "storageClassName", json_string(s->storage_class));
+        json_object_set_new(spec, "volumeClaimTemplates", json_pack("[o]", claim));
+    }
+    json_object_set_new(sts, "spec", spec);
+    return sts;
+}
+
+json_t *desired_pdb(const struct desired_input *in)
+{
+    struct desired_names n;
+    if (!in->spec->pdb_enabled || in->spec->replicas < 2)
+        return NULL;
+    desired_names_of(in->name, in->spec, &n);
+    json_t *pdb = object_head(in, in->pdb_api_version ? in->pdb_api_version : "policy/v1",
+                              "PodDisruptionBudget", n.pdb);
+    if (pdb)
+        json_object_set_new(pdb, "spec", json_pack("{s:i, s:{s:o}}", "maxUnavailable", 1, "selector",
+                                                   "matchLabels", selector_labels(in->name)));
+    return pdb;
+}
+
+/* Two strings that are both Kubernetes quantities compare by value. */
+static bool same_quantity(const char *a, const char *b)
+{
+    quantity_t qa, qb;
+    char err[8];
+    return quantity_parse(a, &qa, err, sizeof(err)) == 0 && quantity_parse(b, &qb, err, sizeof(err)) == 0 &&
+           quantity_cmp(qa, qb) == 0;
+}
+
+bool desired_matches(const json_t *d, const json_t *o)
+{
+    if (!o)
+        return false;
+    if (json_is_object(d)) {
+        const char *k;
+        const json_t *v;
+        if (!json_is_object(o))
+            return false;
+        json_object_foreach((json_t *)d, k, v)
+            if (!desired_matches(v, json_object_get(o, k)))
+                return false;
+        return true;
+    }
+    if (json_is_array(d)) {
+        if (!json_is_array(o) || json_array_size(d) != json_array_size(o))
+            return false;
+        for (size_t i = 0; i < json_array_size(d); i++)
+            if (!desired_matches(json_array_get(d, i), json_array_get(o, i)))
+                return false;
+        return true;
+    }
+    if (json_is_string(d) && json_is_string(o))
+        return strcmp(json_string_value(d), json_string_value(o)) == 0 ||
+               same_quantity(json_string_value(d), json_string_value(o));
+    if (json_is_string(d) && json_is_integer(o)) /* "1" and 1 as a quantity */
+        return false;
+    return json_equal((json_t *)d, (json_t *)o);
+}

@@ -1,0 +1,55 @@
+/* informer.h — a resumable list+watch of one resource and an in-memory cache of it.
+ *
+ * Each informer runs one thread with its own kube client: it lists (paged), then watches from
+ * the list's resourceVersion with bookmarks, and on any end of the watch resumes from the last
+ * resourceVersion it saw. A 410 Gone (the version is too old) makes it list again, and objects
+ * that vanished meanwhile are reported as DELETED. Errors back off exponentially with jitter.
+ *
+ * The cache holds the objects as the API server sent them. They are shared and must be
+ * treated as read-only: informer_get and informer_list hand out new references to them. */
+#ifndef GUNGNIR_INFORMER_H
+#define GUNGNIR_INFORMER_H
+
+#include "kube_client.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+enum informer_event { INFORMER_ADDED, INFORMER_MODIFIED, INFORMER_DELETED };
+
+/* Called on the informer's thread after the cache has taken the change. obj is borrowed. */
+typedef void (*informer_event_fn)(void *ctx, enum informer_event ev, const json_t *obj);
+
+struct informer_options {
+    const char *name;      /* for logs: "valkeyclusters", "pods", ... */
+    const char *path;      /* collection path, e.g. "/apis/apps/v1/statefulsets" */
+    const char *selector;  /* label selector or NULL (e.g. "app.kubernetes.io/managed-by=gungnir") */
+    informer_event_fn on_event;
+    void *ctx;
+    long watch_timeout_s;  /* server-side watch timeout (0: 300); the watch then resumes */
+};
+
+struct informer;
+
+/* Starts the informer's thread. Returns it, or NULL with a reason in err. */
+struct informer *informer_start(const struct informer_options *opt,
+                                const struct kube_client_options *client, char *err, size_t errlen);
+
+/* Stops the thread (within about a second) and frees everything. */
+void informer_stop(struct informer *inf);
+
+/* True once the first list has filled the cache. */
+bool informer_synced(struct informer *inf);
+
+/* The cached object namespace/name: a new reference, or NULL. */
+json_t *informer_get(struct informer *inf, const char *namespace_, const char *name);
+
+/* The cached objects of namespace (NULL: all) whose label key equals value (key NULL: all),
+ * as a new array (elements shared, read-only). */
+json_t *informer_list(struct informer *inf, const char *namespace_, const char *label_key,
+                      const char *label_value);
+
+/* How many list calls the informer has made (1 after a clean start; more after 410s). */
+unsigned long informer_list_count(struct informer *inf);
+
+#endif

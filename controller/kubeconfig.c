@@ -1,0 +1,2 @@
+/* kubeconfig.c — placeholder. */
+#include "kubeconfig.h"

@@ -1,0 +1,32 @@
+/* valkey_node.h — one blocking, time-bounded connection to a Valkey server (hiredis 0.14 API),
+ * for the controller's commands: AUTH, INFO, REPLICAOF, FAILOVER. Every call is bounded by the
+ * timeout given at connect. Errors are hiredis-style: -1 and valkey_node_errstr(). */
+#ifndef GUNGNIR_VALKEY_NODE_H
+#define GUNGNIR_VALKEY_NODE_H
+
+#include "valkey_info.h"
+
+struct valkey_node;
+
+/* Connects to host:port and authenticates with password (NULL: none). Returns a new node, or
+ * NULL with the reason in err. */
+struct valkey_node *valkey_node_connect(const char *host, int port, const char *password,
+                                        long timeout_ms, char *err, size_t errlen);
+
+void valkey_node_free(struct valkey_node *n);
+
+/* The last error (borrowed). */
+const char *valkey_node_errstr(const struct valkey_node *n);
+
+/* INFO (server + replication sections) into *out. Returns 0, or -1. */
+int valkey_node_info(struct valkey_node *n, struct valkey_info *out);
+
+/* REPLICAOF host port, or REPLICAOF NO ONE when host is NULL. Returns 0, or -1. */
+int valkey_node_replicaof(struct valkey_node *n, const char *host, int port);
+
+/* SET key value, GET key into buf (for tests and checks). Return 0 (GET: 1 found, 0 missing),
+ * or -1. */
+int valkey_node_set(struct valkey_node *n, const char *key, const char *value);
+int valkey_node_get(struct valkey_node *n, const char *key, char *buf, size_t size);
+
+#endif
