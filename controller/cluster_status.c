@@ -32,6 +32,10 @@ static void add_condition(json_t *list, const json_t *old_status, const char *ty
                           const char *reason, const char *message, int64_t generation, const char *now)
 {
     const char *value = status ? "True" : "False";
+    /* Never an empty message: the 1.20 API server turns "" inside a list-map item of a merge
+     * patch into null and then refuses it. */
+    if (!message || !message[0])
+        message = "-";
     const json_t *old = old_condition(old_status, type);
     const char *since = now;
     const char *old_value = json_string_value(json_object_get(old, "status"));
@@ -77,7 +81,9 @@ json_t *cluster_status_build(const json_t *old_status, const struct status_facts
     bool progressing = !f->invalid && !running;
     add_condition(conds, old_status, "Progressing", progressing,
                   progressing ? "Reconciling" : (f->invalid ? "InvalidSpec" : "Reconciled"),
-                  progressing ? "bringing pods and roles to the spec" : "", f->generation, now);
+                  progressing ? "bringing pods and roles to the spec"
+                              : (f->invalid ? "waiting for a valid spec" : "pods and roles match the spec"),
+                  f->generation, now);
 
     if (f->invalid)
         add_condition(conds, old_status, "Degraded", true, "InvalidSpec", f->invalid_message,
@@ -86,10 +92,11 @@ json_t *cluster_status_build(const json_t *old_status, const struct status_facts
         add_condition(conds, old_status, "Degraded", true, "Blocked", f->blocked_message,
                       f->generation, now);
     else
-        add_condition(conds, old_status, "Degraded", false, "AsExpected", "", f->generation, now);
+        add_condition(conds, old_status, "Degraded", false, "AsExpected", "no problem found", f->generation, now);
 
     add_condition(conds, old_status, "FailoverInProgress", f->failover_in_progress,
-                  f->failover_in_progress ? "Promoting" : "NoFailover", "", f->generation, now);
+                  f->failover_in_progress ? "Promoting" : "NoFailover",
+                  f->failover_in_progress ? "promoting a replica" : "no failover running", f->generation, now);
 
     json_t *st = json_pack("{s:s, s:I, s:I, s:s, s:I, s:o}", "phase", phase, "replicas",
                            (json_int_t)f->replicas, "readyReplicas", (json_int_t)f->ready,

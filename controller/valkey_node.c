@@ -79,8 +79,8 @@ void valkey_node_free(struct valkey_node *n)
 
 const char *valkey_node_errstr(const struct valkey_node *n) { return n->errstr; }
 
-static int info_section(struct valkey_node *n, const char *section, struct valkey_info *out,
-                        char *text, size_t *used, size_t cap)
+static int info_section(struct valkey_node *n, const char *section, char *text, size_t *used,
+                        size_t cap)
 {
     const char *argv[] = {"INFO", section};
     redisReply *r = command(n, 2, argv);
@@ -95,7 +95,6 @@ static int info_section(struct valkey_node *n, const char *section, struct valke
     *used += (size_t)r->len;
     text[(*used)++] = '\n';
     freeReplyObject(r);
-    (void)out;
     return 0;
 }
 
@@ -108,8 +107,8 @@ int valkey_node_info(struct valkey_node *n, struct valkey_info *out)
         set_err(n, "out of memory");
         return -1;
     }
-    if (info_section(n, "server", out, text, &used, INFO_MAX) == 0 &&
-        info_section(n, "replication", out, text, &used, INFO_MAX) == 0) {
+    if (info_section(n, "server", text, &used, INFO_MAX) == 0 &&
+        info_section(n, "replication", text, &used, INFO_MAX) == 0) {
         rc = valkey_info_parse(text, used, out);
         if (rc != 0)
             set_err(n, "INFO: the reply could not be parsed");
@@ -124,6 +123,19 @@ int valkey_node_replicaof(struct valkey_node *n, const char *host, int port)
     snprintf(p, sizeof(p), "%d", port);
     const char *argv[] = {"REPLICAOF", host ? host : "NO", host ? p : "ONE"};
     redisReply *r = command(n, 3, argv);
+    if (!r)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int valkey_node_failover_to(struct valkey_node *n, const char *host, int port, long timeout_ms)
+{
+    char p[16], t[24];
+    snprintf(p, sizeof(p), "%d", port);
+    snprintf(t, sizeof(t), "%ld", timeout_ms);
+    const char *argv[] = {"FAILOVER", "TO", host, p, "TIMEOUT", t};
+    redisReply *r = command(n, 6, argv);
     if (!r)
         return -1;
     freeReplyObject(r);

@@ -24,6 +24,11 @@ int valkey_node_info(struct valkey_node *n, struct valkey_info *out);
 /* REPLICAOF host port, or REPLICAOF NO ONE when host is NULL. Returns 0, or -1. */
 int valkey_node_replicaof(struct valkey_node *n, const char *host, int port);
 
+/* FAILOVER TO host port TIMEOUT timeout_ms on a primary: a coordinated switchover that pauses
+ * writes until the replica has caught up. Returns 0 once the server accepted it (it completes
+ * asynchronously: poll the replica's role), or -1. */
+int valkey_node_failover_to(struct valkey_node *n, const char *host, int port, long timeout_ms);
+
 /* SET key value, GET key into buf (for tests and checks). Return 0 (GET: 1 found, 0 missing),
  * or -1. */
 int valkey_node_set(struct valkey_node *n, const char *key, const char *value);

@@ -982,6 +982,7 @@ static json_t *parse_block_map(struct parser *p, int depth)
             json_decref(key);
             goto bad;
         }
+        bool was_string = json_is_string(val);
         if (json_object_setn_new(obj, k, klen, val) < 0) {
             json_decref(key);
             fail(p, "out of memory");
@@ -993,7 +994,8 @@ static json_t *parse_block_map(struct parser *p, int depth)
         if (p->eof || col(p) < indent)
             return obj;
         if (col(p) > indent) {
-            fail(p, "unexpected indentation (a multi-line plain value? quote it)");
+            fail(p, was_string ? "unexpected indentation (a multi-line plain value? quote it)"
+                                : "unexpected indentation");
             goto bad;
         }
     }
@@ -1036,6 +1038,7 @@ static json_t *parse_block_seq(struct parser *p, int depth)
         }
         if (!item)
             goto bad;
+        bool was_string = json_is_string(item);
         if (json_array_append_new(arr, item) < 0) {
             fail(p, "out of memory");
             goto bad;
@@ -1045,7 +1048,8 @@ static json_t *parse_block_seq(struct parser *p, int depth)
         if (p->eof || col(p) < indent)
             return arr;
         if (col(p) > indent) {
-            fail(p, "unexpected indentation (a multi-line plain value? quote it)");
+            fail(p, was_string ? "unexpected indentation (a multi-line plain value? quote it)"
+                                : "unexpected indentation");
             goto bad;
         }
         if (!at_seq_item(p))

@@ -19,6 +19,10 @@ void config_defaults(struct gungnir_config *cfg)
     cfg->webhook_idle_timeout_s = 60;
     cfg->cert_reload_interval_s = 2;
     cfg->log_level = LOG_INFO;
+    cfg->lease_duration_s = 15;
+    cfg->renew_deadline_s = 10;
+    cfg->retry_period_s = 2;
+    cfg->reconcile_workers = 2;
 }
 
 int config_parse_bind(const char *text, struct bind_address *out)
@@ -63,7 +67,7 @@ static int parse_int(const char *v, int lo, int hi, int *out)
     return 0;
 }
 
-enum flag_kind { FLAG_BOOL, FLAG_BIND, FLAG_PATH, FLAG_INT, FLAG_LEVEL };
+enum flag_kind { FLAG_BOOL, FLAG_BIND, FLAG_PATH, FLAG_NAME, FLAG_INT, FLAG_LEVEL };
 
 struct flag {
     const char *name;
@@ -88,6 +92,11 @@ static const struct flag flags[] = {
     {"webhook-idle-timeout", FLAG_INT, OFF(webhook_idle_timeout_s), 1, 3600, "seconds before an idle or stalled connection is closed (default 60)"},
     {"cert-reload-interval", FLAG_INT, OFF(cert_reload_interval_s), 1, 3600, "seconds between checks of the cert dir for new files (default 2)"},
     {"log-level", FLAG_LEVEL, OFF(log_level), 0, 0, "debug, info, warn or error (default info)"},
+    {"leader-elect-lease-duration", FLAG_INT, OFF(lease_duration_s), 2, 3600, "seconds a leader's Lease lasts without renewal (default 15)"},
+    {"leader-elect-renew-deadline", FLAG_INT, OFF(renew_deadline_s), 1, 3600, "seconds the leader keeps trying to renew before it stops writing (default 10)"},
+    {"leader-elect-retry-period", FLAG_INT, OFF(retry_period_s), 1, 3600, "seconds between attempts to acquire or renew the Lease (default 2)"},
+    {"leader-elect-resource-namespace", FLAG_NAME, OFF(lease_namespace), 0, 0, "namespace of the Lease (default: the pod's namespace, else the kubeconfig's)"},
+    {"max-concurrent-reconciles", FLAG_INT, OFF(reconcile_workers), 1, 64, "ValkeyClusters reconciled at once (default 2)"},
 };
 #undef OFF
 
@@ -117,6 +126,12 @@ static int apply_flag(struct gungnir_config *cfg, const struct flag *f, const ch
         if (!value || config_parse_bind(value, (struct bind_address *)field) != 0 ||
             (f->lo == 1 && !((struct bind_address *)field)->enabled))
             goto bad;
+        return 0;
+    case FLAG_NAME: /* a Kubernetes namespace name: a DNS-1123 label */
+        if (!value || !value[0] || strlen(value) > 63 ||
+            strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(value) || value[0] == '-')
+            goto bad;
+        snprintf(field, CONFIG_HOST_MAX, "%s", value);
         return 0;
     case FLAG_PATH:
         if (!value || strlen(value) >= CONFIG_PATH_MAX)
@@ -167,6 +182,11 @@ int config_parse(struct gungnir_config *cfg, int argc, char **argv, char *err, s
             value = argv[++i];
         if (apply_flag(cfg, f, value, err, errlen) != 0)
             return -1;
+    }
+    if (cfg->renew_deadline_s >= cfg->lease_duration_s || cfg->retry_period_s >= cfg->renew_deadline_s) {
+        snprintf(err, errlen, "leader election needs --leader-elect-retry-period (%d) < --leader-elect-renew-deadline (%d) < --leader-elect-lease-duration (%d)",
+                 cfg->retry_period_s, cfg->renew_deadline_s, cfg->lease_duration_s);
+        return -1;
     }
     if (cfg->disable_controller && cfg->disable_webhook) {
         snprintf(err, errlen, "--disable-controller and --disable-webhook together leave nothing to run");

@@ -4,6 +4,8 @@
  *   --metrics-bind-address=:8080   --disable-controller     --disable-webhook
  *   --kubeconfig=FILE  --leader-elect  --webhook-threads=N  --webhook-max-connections=N
  *   --webhook-idle-timeout=SECONDS  --cert-reload-interval=SECONDS  --log-level=LEVEL  --help
+ *   --leader-elect-lease-duration=S --leader-elect-renew-deadline=S --leader-elect-retry-period=S
+ *   --leader-elect-resource-namespace=NS  --max-concurrent-reconciles=N
  *
  * A bind address is "[host]:port"; an empty host means every address; "0" turns the listener
  * off (metrics and health only). Flags take "--flag=value" or "--flag value". */
@@ -38,6 +40,11 @@ struct gungnir_config {
     int webhook_idle_timeout_s;
     int cert_reload_interval_s;
     enum log_level log_level;
+    int lease_duration_s;        /* --leader-elect-lease-duration (15) */
+    int renew_deadline_s;        /* --leader-elect-renew-deadline (10) */
+    int retry_period_s;          /* --leader-elect-retry-period (2) */
+    char lease_namespace[CONFIG_HOST_MAX]; /* --leader-elect-resource-namespace ("": the pod's) */
+    int reconcile_workers;       /* --max-concurrent-reconciles (2) */
 };
 
 /* Fills cfg with the defaults. */

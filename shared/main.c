@@ -3,6 +3,7 @@
  * cleanly: in-flight requests finish, every resource is freed. */
 #include "cert_store.h"
 #include "config.h"
+#include "controller.h"
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
@@ -32,6 +33,7 @@ int main(int argc, char **argv)
     struct cert_store *certs = NULL;
     struct webhook_server *webhook = NULL;
     struct ops_server *health = NULL, *metrics = NULL;
+    struct controller *controller = NULL;
     sigset_t stop_signals;
     int sig = 0, rc = 1;
 
@@ -46,10 +48,6 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(cfg.log_level);
-    if (!cfg.disable_controller) {
-        fprintf(stderr, "gungnir: the controller is not in this build yet; run the webhook alone with --disable-controller\n");
-        return 2;
-    }
 
     /* Signals are taken synchronously by this thread; every thread started below inherits
      * the mask, so none of them is interrupted. */
@@ -96,11 +94,22 @@ int main(int argc, char **argv)
         atomic_store(&webhook_ready, true);
     }
 
+    if (!cfg.disable_controller) {
+        controller = controller_start(&cfg, err, sizeof(err));
+        if (!controller) {
+            rc = fail("cannot start the controller", err);
+            goto out;
+        }
+        if (cfg.disable_webhook)
+            atomic_store(&webhook_ready, true);
+    }
+
     sigwait(&stop_signals, &sig);
     log_write(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
     atomic_store(&webhook_ready, false);
     rc = 0;
 out:
+    controller_stop(controller);
     webhook_server_stop(webhook);
     cert_store_close(certs);
     ops_server_stop(health);

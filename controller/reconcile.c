@@ -1,0 +1,598 @@
+/* reconcile.c — see reconcile.h. */
+#include "reconcile.h"
+#include "cluster_status.h"
+#include "desired.h"
+#include "field_errors.h"
+#include "log.h"
+#include "valkey_node.h"
+#include "vkc_defaults.h"
+#include "vkc_validate.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PATH_LEN 512
+#define PASSWORD_MAX 256
+#define PODS_MAX VKC_REPLICAS_MAX * 2
+#define REQUEUE_WAITING_MS 2000
+#define RESYNC_MS 30000
+#define SWITCHOVER_WAIT_MS 15000
+
+/* One pod of the cluster as the reconcile sees it. */
+struct pod_view {
+    const json_t *obj; /* borrowed from the pods list */
+    const char *name;
+    const char *ip;
+    const char *role; /* the gungnir.dev/role label or NULL */
+    long ordinal;
+    bool ready;
+    bool deleting;
+    bool probed;
+    struct valkey_info info;
+};
+
+struct cluster_ctx {
+    struct reconcile_env *env;
+    const char *ns, *name, *uid;
+    const json_t *vkc;
+    struct vkc_spec spec;
+    json_t *spec_json; /* the defaulted spec (owned by the defaulted copy) */
+    char password[PASSWORD_MAX];
+    struct pod_view pods[PODS_MAX];
+    size_t npods;
+};
+
+static struct reconcile_result done(void) { return (struct reconcile_result){.kind = RECONCILE_DONE}; }
+
+static struct reconcile_result requeue(int64_t ms)
+{
+    return (struct reconcile_result){.kind = RECONCILE_REQUEUE_AFTER, .after_ms = ms};
+}
+
+static struct reconcile_result failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static struct reconcile_result failed(const char *fmt, ...)
+{
+    struct reconcile_result r = {.kind = RECONCILE_ERROR};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r.err, sizeof(r.err), fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+static const char *str_at(const json_t *obj, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(obj, a);
+    if (b)
+        v = json_object_get(v, b);
+    return json_string_value(v);
+}
+
+/* ---- writes ---------------------------------------------------------------------------- */
+
+/* Server-side apply of obj (borrowed) at collection/name. Returns 0, or -1 with err set. */
+static int apply(struct cluster_ctx *c, const char *collection, const json_t *obj, char *err, size_t errlen)
+{
+    char path[PATH_LEN];
+    const char *oname = str_at(obj, "metadata", "name");
+    snprintf(path, sizeof(path), "%s/%s?fieldManager=gungnir&force=true", collection, oname);
+    c->env->writes++;
+    long code = kube_send_json(c->env->client, "PATCH", path, "application/apply-patch+yaml", obj, NULL);
+    if (code >= 200 && code < 300)
+        return 0;
+    snprintf(err, errlen, "%s", kube_client_errstr(c->env->client));
+    return -1;
+}
+
+static void emit_event(struct cluster_ctx *c, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void emit_event(struct cluster_ctx *c, const char *type, const char *reason, const char *fmt, ...)
+{
+    char msg[512], now[32], path[PATH_LEN], gen[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cluster_status_now(now, sizeof(now));
+    snprintf(gen, sizeof(gen), "%s.", c->name);
+    json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s,"
+                           " s:s, s:s, s:i, s:{s:s}}",
+                           "apiVersion", "v1", "kind", "Event", "metadata", "generateName", gen,
+                           "namespace", c->ns, "involvedObject", "apiVersion", VKC_API_VERSION,
+                           "kind", VKC_KIND, "name", c->name, "namespace", c->ns, "uid", c->uid,
+                           "type", type, "reason", reason, "message", msg, "firstTimestamp", now,
+                           "lastTimestamp", now, "count", 1, "source", "component", "gungnir");
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", c->ns);
+    c->env->writes++;
+    if (ev && kube_send_json(c->env->client, "POST", path, NULL, ev, NULL) >= 300)
+        log_write(LOG_WARN, "cannot record an event", "valkeycluster", c->name, "error",
+                  kube_client_errstr(c->env->client), NULL);
+    log_write(LOG_INFO, msg, "valkeycluster", c->name, "namespace", c->ns, "reason", reason, NULL);
+    json_decref(ev);
+}
+
+/* Sets the role label of a pod (a merge patch). Returns 0 or -1. */
+static int label_pod(struct cluster_ctx *c, struct pod_view *p, const char *role)
+{
+    char path[PATH_LEN];
+    if (p->role && strcmp(p->role, role) == 0)
+        return 0;
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", c->ns, p->name);
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", DESIRED_ROLE_LABEL, role);
+    c->env->writes++;
+    long code = kube_send_json(c->env->client, "PATCH", path, "application/merge-patch+json", patch, NULL);
+    json_decref(patch);
+    if (code < 200 || code >= 300) {
+        log_write(LOG_WARN, "cannot label pod", "pod", p->name, "error", kube_client_errstr(c->env->client), NULL);
+        return -1;
+    }
+    p->role = role;
+    return 0;
+}
+
+/* ---- owned objects --------------------------------------------------------------------- */
+
+/* Applies desired (stolen) when the cached object differs. Returns 0 or -1. */
+static int ensure(struct cluster_ctx *c, struct informer *inf, const char *collection, json_t *desired,
+                  bool *created, char *err, size_t errlen)
+{
+    if (!desired)
+        return 0;
+    json_t *observed = informer_get(inf, c->ns, str_at(desired, "metadata", "name"));
+    int rc = 0;
+    if (observed) {
+        /* Someone else's object of the same name is not taken over. */
+        const json_t *refs = json_object_get(json_object_get(observed, "metadata"), "ownerReferences");
+        size_t i;
+        const json_t *r;
+        bool ours = false;
+        json_array_foreach(refs, i, r) if (json_is_true(json_object_get(r, "controller")))
+            ours = ours || (str_at(r, "uid", NULL) && strcmp(str_at(r, "uid", NULL), c->uid) == 0);
+        if (!ours && json_array_size(refs) > 0) {
+            snprintf(err, errlen, "%s %s exists and is controlled by another owner",
+                     str_at(desired, "kind", NULL), str_at(desired, "metadata", "name"));
+            rc = -1;
+        } else if (!desired_matches(desired, observed)) {
+            rc = apply(c, collection, desired, err, errlen);
+        }
+    } else {
+        rc = apply(c, collection, desired, err, errlen);
+        if (rc == 0 && created)
+            *created = true;
+    }
+    json_decref(observed);
+    json_decref(desired);
+    return rc;
+}
+
+/* The auth Secret is created once and never rewritten (the password must not change). */
+static int ensure_auth_secret(struct cluster_ctx *c, const struct desired_input *in, char *err, size_t errlen)
+{
+    struct desired_names n;
+    desired_names_of(c->name, &c->spec, &n);
+    if (!c->spec.auth_enabled || c->spec.auth_secret_name)
+        return 0;
+    json_t *observed = informer_get(c->env->secrets, c->ns, n.auth_secret);
+    if (observed) {
+        json_decref(observed);
+        return 0;
+    }
+    /* The cache may lag a create we made a moment ago: ask the API server itself. */
+    char path[PATH_LEN];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", c->ns, n.auth_secret);
+    if (kube_get(c->env->client, path, NULL) == 200)
+        return 0;
+    json_t *secret = desired_auth_secret(in);
+    if (!secret) {
+        snprintf(err, errlen, "cannot make a password");
+        return -1;
+    }
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets", c->ns);
+    c->env->writes++;
+    long code = kube_send_json(c->env->client, "POST", path, NULL, secret, NULL);
+    json_decref(secret);
+    if (code == 409 || (code >= 200 && code < 300))
+        return 0;
+    snprintf(err, errlen, "%s", kube_client_errstr(c->env->client));
+    return -1;
+}
+
+/* Reads the password from the auth Secret in the cache into c->password ("" when auth is off
+ * or the Secret is not there yet). */
+static void read_password(struct cluster_ctx *c)
+{
+    struct desired_names n;
+    c->password[0] = '\0';
+    if (!c->spec.auth_enabled)
+        return;
+    desired_names_of(c->name, &c->spec, &n);
+    json_t *s = informer_get(c->env->secrets, c->ns, n.auth_secret);
+    const char *b64 = str_at(json_object_get(s, "data"), DESIRED_PASSWORD_KEY, NULL);
+    if (b64) {
+        size_t len = strlen(b64);
+        unsigned char out[PASSWORD_MAX * 2];
+        if (len < PASSWORD_MAX && len % 4 == 0) {
+            int n_out = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)len);
+            if (n_out >= 0) {
+                while (len > 0 && b64[len - 1] == '=') {
+                    n_out--;
+                    len--;
+                }
+                if (n_out >= 0 && (size_t)n_out < sizeof(c->password)) {
+                    memcpy(c->password, out, (size_t)n_out);
+                    c->password[n_out] = '\0';
+                }
+            }
+        }
+    }
+    json_decref(s);
+}
+
+/* ---- pods and roles -------------------------------------------------------------------- */
+
+static bool pod_is_ready(const json_t *pod)
+{
+    size_t i;
+    const json_t *cond;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i, cond)
+    {
+        const char *t = str_at(cond, "type", NULL), *s = str_at(cond, "status", NULL);
+        if (t && s && strcmp(t, "Ready") == 0)
+            return strcmp(s, "True") == 0;
+    }
+    return false;
+}
+
+static void load_pods(struct cluster_ctx *c, json_t *list)
+{
+    size_t i;
+    const json_t *pod;
+    c->npods = 0;
+    json_array_foreach(list, i, pod)
+    {
+        if (c->npods >= PODS_MAX)
+            break;
+        const json_t *md = json_object_get(pod, "metadata");
+        const char *name = str_at(md, "name", NULL);
+        const char *dash = name ? strrchr(name, '-') : NULL;
+        if (!dash || strncmp(name, c->name, (size_t)(dash - name)) != 0 || (size_t)(dash - name) != strlen(c->name))
+            continue; /* not one of this StatefulSet's pods */
+        struct pod_view *p = &c->pods[c->npods++];
+        memset(p, 0, sizeof(*p));
+        p->obj = pod;
+        p->name = name;
+        p->ordinal = strtol(dash + 1, NULL, 10);
+        p->ip = str_at(json_object_get(pod, "status"), "podIP", NULL);
+        p->role = str_at(json_object_get(md, "labels"), DESIRED_ROLE_LABEL, NULL);
+        p->ready = pod_is_ready(pod);
+        p->deleting = json_object_get(md, "deletionTimestamp") != NULL;
+    }
+    /* By ordinal, so choices are deterministic. */
+    for (size_t x = 1; x < c->npods; x++)
+        for (size_t y = x; y > 0 && c->pods[y - 1].ordinal > c->pods[y].ordinal; y--) {
+            struct pod_view t = c->pods[y];
+            c->pods[y] = c->pods[y - 1];
+            c->pods[y - 1] = t;
+        }
+}
+
+static bool usable(const struct pod_view *p) { return p->ready && !p->deleting && p->ip && p->ip[0]; }
+
+static struct valkey_node *connect_pod(struct cluster_ctx *c, const struct pod_view *p)
+{
+    char err[256];
+    struct valkey_node *n = valkey_node_connect(p->ip, DESIRED_PORT, c->password[0] ? c->password : NULL,
+                                                c->env->valkey_timeout_ms, err, sizeof(err));
+    if (!n)
+        log_write(LOG_WARN, "cannot reach pod", "pod", p->name, "error", err, NULL);
+    return n;
+}
+
+/* INFO of every usable pod into p->info (p->probed says which answered). */
+static void probe_pods(struct cluster_ctx *c)
+{
+    for (size_t i = 0; i < c->npods; i++) {
+        struct pod_view *p = &c->pods[i];
+        p->probed = false;
+        if (!usable(p))
+            continue;
+        struct valkey_node *n = connect_pod(c, p);
+        if (n && valkey_node_info(n, &p->info) == 0)
+            p->probed = true;
+        else if (n)
+            log_write(LOG_WARN, "INFO failed", "pod", p->name, "error", valkey_node_errstr(n), NULL);
+        valkey_node_free(n);
+    }
+}
+
+/* The best pod to lead among those probed, with ordinal < max_ordinal: priority > 0, then the
+ * highest replication offset, then the lowest ordinal. NULL when none is eligible. */
+static struct pod_view *best_candidate(struct cluster_ctx *c, const struct pod_view *exclude, long max_ordinal)
+{
+    struct pod_view *best = NULL;
+    for (size_t i = 0; i < c->npods; i++) {
+        struct pod_view *p = &c->pods[i];
+        if (!p->probed || p == exclude || p->ordinal >= max_ordinal)
+            continue;
+        int64_t prio = vkc_spec_pod_priority(&c->spec, p->ordinal);
+        if (prio <= 0)
+            continue;
+        if (!best) {
+            best = p;
+            continue;
+        }
+        int64_t bprio = vkc_spec_pod_priority(&c->spec, best->ordinal);
+        if (prio > bprio || (prio == bprio && p->info.repl_offset > best->info.repl_offset))
+            best = p;
+    }
+    return best;
+}
+
+static struct pod_view *labelled_primary(struct cluster_ctx *c)
+{
+    for (size_t i = 0; i < c->npods; i++)
+        if (c->pods[i].role && strcmp(c->pods[i].role, DESIRED_ROLE_PRIMARY) == 0)
+            return &c->pods[i];
+    return NULL;
+}
+
+/* Chooses and promotes the first primary. Returns it, or NULL when it cannot yet. */
+static struct pod_view *elect_first_primary(struct cluster_ctx *c)
+{
+    /* A pod already serving as primary (promoted before its label was written) keeps the role. */
+    for (size_t i = 0; i < c->npods; i++) {
+        struct pod_view *p = &c->pods[i];
+        if (p->probed && p->info.is_primary && label_pod(c, p, DESIRED_ROLE_PRIMARY) == 0)
+            return p;
+    }
+    /* Otherwise wait until every pod is up, so the one with the most data is chosen. */
+    for (size_t i = 0; i < c->npods; i++)
+        if (!c->pods[i].probed)
+            return NULL;
+    struct pod_view *p = best_candidate(c, NULL, (long)c->spec.replicas);
+    if (!p)
+        return NULL;
+    struct valkey_node *n = connect_pod(c, p);
+    if (!n)
+        return NULL;
+    int rc = valkey_node_replicaof(n, NULL, 0);
+    if (rc != 0)
+        log_write(LOG_WARN, "REPLICAOF NO ONE failed", "pod", p->name, "error", valkey_node_errstr(n), NULL);
+    valkey_node_free(n);
+    if (rc != 0 || label_pod(c, p, DESIRED_ROLE_PRIMARY) != 0)
+        return NULL;
+    p->info.is_primary = true;
+    emit_event(c, "Normal", "PrimaryElected", "pod %s elected primary (offset %lld)", p->name,
+               p->info.repl_offset);
+    return p;
+}
+
+/* Points every other usable pod at the primary and labels it replica. Returns how many pods
+ * still need work (not yet replicating). */
+static int attach_replicas(struct cluster_ctx *c, const struct pod_view *primary)
+{
+    int pending = 0;
+    for (size_t i = 0; i < c->npods; i++) {
+        struct pod_view *p = &c->pods[i];
+        if (p == primary)
+            continue;
+        if (!p->probed) {
+            pending++;
+            continue;
+        }
+        bool attached = !p->info.is_primary && strcmp(p->info.master_host, primary->ip) == 0 &&
+                        p->info.master_port == DESIRED_PORT;
+        if (!attached) {
+            struct valkey_node *n = connect_pod(c, p);
+            if (n && valkey_node_replicaof(n, primary->ip, DESIRED_PORT) == 0)
+                log_write(LOG_INFO, "replica attached", "pod", p->name, "primary", primary->name, NULL);
+            else
+                pending++;
+            valkey_node_free(n);
+        } else if (!p->info.master_link_up) {
+            pending++; /* still syncing */
+        }
+        label_pod(c, p, DESIRED_ROLE_REPLICA);
+    }
+    return pending;
+}
+
+/* Moves the primary to a pod that survives a scale-down to `replicas` (FAILOVER TO: writes pause
+ * until the target has caught up, so no acknowledged write is lost). Returns 0 when done. */
+static int switchover_for_scale_down(struct cluster_ctx *c, struct pod_view *primary)
+{
+    struct pod_view *target = best_candidate(c, primary, (long)c->spec.replicas);
+    if (!target || target->info.is_primary)
+        return -1;
+    struct valkey_node *n = connect_pod(c, primary);
+    if (!n)
+        return -1;
+    int rc = valkey_node_failover_to(n, target->ip, DESIRED_PORT, SWITCHOVER_WAIT_MS - 5000);
+    if (rc != 0)
+        log_write(LOG_WARN, "FAILOVER TO failed", "pod", primary->name, "error", valkey_node_errstr(n), NULL);
+    valkey_node_free(n);
+    if (rc != 0)
+        return -1;
+    /* Wait (bounded) until the target reports itself primary. */
+    for (int waited = 0; waited < SWITCHOVER_WAIT_MS; waited += 100) {
+        struct valkey_node *t = connect_pod(c, target);
+        struct valkey_info info;
+        bool promoted = t && valkey_node_info(t, &info) == 0 && info.is_primary;
+        valkey_node_free(t);
+        if (promoted) {
+            /* The old primary's label goes first: never two pods labelled primary. */
+            if (label_pod(c, primary, DESIRED_ROLE_REPLICA) != 0 || label_pod(c, target, DESIRED_ROLE_PRIMARY) != 0)
+                return -1;
+            emit_event(c, "Normal", "Switchover", "primary moved from %s to %s before scaling down to %lld",
+                       primary->name, target->name, (long long)c->spec.replicas);
+            return 0;
+        }
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+static void write_status(struct cluster_ctx *c, const struct status_facts *f)
+{
+    char now[32], path[PATH_LEN];
+    const json_t *old = json_object_get(c->vkc, "status");
+    cluster_status_now(now, sizeof(now));
+    json_t *st = cluster_status_build(old, f, now);
+    if (!st || cluster_status_unchanged(old, st)) {
+        json_decref(st);
+        return;
+    }
+    snprintf(path, sizeof(path), "/apis/%s/%s/namespaces/%s/valkeyclusters/%s/status", VKC_GROUP,
+             VKC_VERSION, c->ns, c->name);
+    json_t *patch = json_pack("{s:o}", "status", st);
+    c->env->writes++;
+    long code = kube_send_json(c->env->client, "PATCH", path, "application/merge-patch+json", patch, NULL);
+    if (code < 200 || code >= 300)
+        log_write(LOG_WARN, "cannot write status", "valkeycluster", c->name, "error",
+                  kube_client_errstr(c->env->client), NULL);
+    json_decref(patch);
+}
+
+/* ---- the reconcile --------------------------------------------------------------------- */
+
+struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char *ns, const char *name)
+{
+    struct cluster_ctx *c = calloc(1, sizeof(*c));
+    struct reconcile_result res = done();
+    json_t *vkc = informer_get(env->clusters, ns, name);
+    json_t *copy = NULL, *pods = NULL;
+    char err[512] = "", selector[256], coll[PATH_LEN];
+    ferr_list *errs = calloc(1, sizeof(*errs));
+
+    if (!c || !errs) {
+        res = failed("out of memory");
+        goto out;
+    }
+    if (!vkc || json_object_get(json_object_get(vkc, "metadata"), "deletionTimestamp"))
+        goto out; /* gone or going: garbage collection removes what it owned */
+
+    c->env = env;
+    c->ns = ns;
+    c->name = name;
+    c->vkc = vkc;
+    c->uid = str_at(vkc, "metadata", "uid");
+    int64_t generation = json_integer_value(json_object_get(json_object_get(vkc, "metadata"), "generation"));
+    desired_selector_text(name, selector, sizeof(selector));
+
+    /* The same rules as the webhook: an object admitted while it was down must not slip through. */
+    copy = json_deep_copy(vkc);
+    ferr_init(errs);
+    if (!copy || vkc_default(copy, NULL) < 0) {
+        res = failed("out of memory");
+        goto out;
+    }
+    if (vkc_validate_object(copy, errs, NULL, &c->spec) != 0) {
+        char msg[2048];
+        ferr_render(errs, VKC_KIND_GROUP, name, msg, sizeof(msg));
+        struct status_facts f = {.generation = generation, .replicas = c->spec.replicas,
+                                 .selector = selector, .invalid = true, .invalid_message = msg};
+        write_status(c, &f);
+        log_write(LOG_WARN, "invalid spec: nothing is created", "valkeycluster", name, "error", msg, NULL);
+        goto out;
+    }
+    c->spec_json = json_object_get(copy, "spec");
+
+    struct desired_input in = {.name = name, .namespace_ = ns, .uid = c->uid, .spec = &c->spec,
+                               .spec_json = c->spec_json, .pdb_api_version = env->pdb_api_version};
+    bool sts_created = false;
+    int rc = ensure_auth_secret(c, &in, err, sizeof(err));
+    snprintf(coll, sizeof(coll), "/api/v1/namespaces/%s/configmaps", ns);
+    if (rc == 0)
+        rc = ensure(c, env->configmaps, coll, desired_config_map(&in), NULL, err, sizeof(err));
+    snprintf(coll, sizeof(coll), "/api/v1/namespaces/%s/services", ns);
+    if (rc == 0)
+        rc = ensure(c, env->services, coll, desired_headless_service(&in), NULL, err, sizeof(err));
+    if (rc == 0)
+        rc = ensure(c, env->services, coll, desired_primary_service(&in), NULL, err, sizeof(err));
+    if (rc == 0)
+        rc = ensure(c, env->services, coll, desired_replica_service(&in), NULL, err, sizeof(err));
+    snprintf(coll, sizeof(coll), "%s/namespaces/%s/poddisruptionbudgets", env->pdb_path, ns);
+    if (rc == 0)
+        rc = ensure(c, env->pdbs, coll, desired_pdb(&in), NULL, err, sizeof(err));
+    if (rc != 0) {
+        struct status_facts f = {.generation = generation, .replicas = c->spec.replicas,
+                                 .selector = selector, .blocked_message = err};
+        write_status(c, &f);
+        res = failed("%s", err);
+        goto out;
+    }
+
+    /* Pods, roles and the StatefulSet (whose size may wait for a switchover). */
+    read_password(c);
+    pods = informer_list(env->pods, ns, "app.kubernetes.io/instance", name);
+    load_pods(c, pods);
+    probe_pods(c);
+
+    struct pod_view *primary = labelled_primary(c);
+    if (!primary)
+        primary = elect_first_primary(c);
+    int pending = c->npods == 0 ? 1 : 0;
+    int64_t sts_replicas = c->spec.replicas;
+    if (primary && primary->probed && primary->info.is_primary) {
+        pending += attach_replicas(c, primary);
+        if (primary->ordinal >= c->spec.replicas) {
+            /* Scaling down past the primary: keep the pods until it has moved. */
+            json_t *sts = informer_get(env->statefulsets, ns, name);
+            int64_t current = json_integer_value(json_object_get(json_object_get(sts, "spec"), "replicas"));
+            json_decref(sts);
+            if (current > sts_replicas)
+                sts_replicas = current;
+            pending++;
+            if (switchover_for_scale_down(c, primary) == 0)
+                primary = labelled_primary(c);
+        }
+    } else if (c->npods > 0) {
+        pending++; /* no working primary yet (or it is down: the failover engine's case) */
+    }
+
+    struct vkc_spec sized = c->spec;
+    sized.replicas = sts_replicas;
+    in.spec = &sized;
+    snprintf(coll, sizeof(coll), "/apis/apps/v1/namespaces/%s/statefulsets", ns);
+    json_t *old_sts = informer_get(env->statefulsets, ns, name);
+    int64_t old_replicas = old_sts ? json_integer_value(json_object_get(json_object_get(old_sts, "spec"), "replicas")) : 0;
+    json_decref(old_sts);
+    rc = ensure(c, env->statefulsets, coll, desired_statefulset(&in), &sts_created, err, sizeof(err));
+    if (rc != 0) {
+        struct status_facts f = {.generation = generation, .replicas = c->spec.replicas,
+                                 .selector = selector, .blocked_message = err};
+        write_status(c, &f);
+        res = failed("%s", err);
+        goto out;
+    }
+    if (sts_created)
+        emit_event(c, "Normal", "Created", "created StatefulSet %s with %lld pods", name, (long long)sts_replicas);
+    else if (old_replicas && old_replicas != sts_replicas)
+        emit_event(c, "Normal", "Scaled", "StatefulSet %s scaled from %lld to %lld pods", name,
+                   (long long)old_replicas, (long long)sts_replicas);
+
+    int64_t ready = 0;
+    for (size_t i = 0; i < c->npods; i++)
+        if (c->pods[i].ready && !c->pods[i].deleting && c->pods[i].ordinal < c->spec.replicas)
+            ready++;
+    struct status_facts f = {.generation = generation, .replicas = c->spec.replicas,
+                             .pods = (int64_t)c->npods, .ready = ready, .selector = selector,
+                             .primary = primary ? primary->name : NULL};
+    write_status(c, &f);
+    res = pending > 0 || ready < c->spec.replicas ? requeue(REQUEUE_WAITING_MS) : requeue(RESYNC_MS);
+
+out:
+    json_decref(pods);
+    json_decref(copy);
+    json_decref(vkc);
+    free(errs);
+    free(c);
+    return res;
+}
