@@ -1,10 +1,12 @@
 /* controller.c — see controller.h. */
 #include "controller.h"
+#include "backoff.h"
 #include "informer.h"
 #include "kube_client.h"
 #include "kubeconfig.h"
 #include "leader.h"
 #include "log.h"
+#include "metrics.h"
 #include "reconcile.h"
 #include "vkc_spec.h"
 #include "workqueue.h"
@@ -19,6 +21,26 @@
 #define OWNED_SELECTOR "app.kubernetes.io/managed-by=gungnir"
 
 enum { INF_CLUSTERS, INF_PODS, INF_STATEFULSETS, INF_SERVICES, INF_CONFIGMAPS, INF_SECRETS, INF_PDBS, INF_COUNT };
+
+/* Metrics (registered once per process; the registry returns the same series again). */
+static metrics_series *m_reconciles[3], *m_writes, *m_duration, *m_leader, *m_queue;
+
+static void register_metrics(void)
+{
+    static const double bounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15};
+    static const char *const results[] = {"done", "requeue", "error"};
+    char labels[64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(labels, sizeof(labels), "result=\"%s\"", results[i]);
+        m_reconciles[i] = metrics_counter("gungnir_controller_reconciles_total", "Reconciles of ValkeyClusters by result.", labels);
+    }
+    m_writes = metrics_counter("gungnir_controller_api_writes_total",
+                               "Write calls (apply, create, patch, events, status) made to the API server.", NULL);
+    m_duration = metrics_histogram("gungnir_controller_reconcile_duration_seconds", "Time one reconcile takes.",
+                                   NULL, bounds, sizeof(bounds) / sizeof(bounds[0]));
+    m_leader = metrics_gauge("gungnir_controller_leader", "1 while this process leads and may write.", NULL);
+    m_queue = metrics_gauge("gungnir_controller_workqueue_depth", "ValkeyClusters ready to be reconciled.", NULL);
+}
 
 struct controller {
     struct kube_config kc;
@@ -87,6 +109,7 @@ static void *worker_main(void *arg)
 
     for (;;) {
         int got = workqueue_get(c->queue, key, sizeof(key), 1000);
+        metrics_set(m_leader, *fence ? 0 : 1);
         if (got < 0)
             break;
         if (got == 0)
@@ -105,7 +128,13 @@ static void *worker_main(void *arg)
             continue;
         }
         *slash = '\0';
+        unsigned long writes_before = env.writes;
+        int64_t t0 = clock_now_ms();
         struct reconcile_result r = reconcile_cluster(&env, ns, slash + 1);
+        metrics_observe(m_duration, (double)(clock_now_ms() - t0) / 1000.0);
+        metrics_add(m_writes, env.writes - writes_before);
+        metrics_inc(m_reconciles[r.kind == RECONCILE_DONE ? 0 : r.kind == RECONCILE_REQUEUE_AFTER ? 1 : 2]);
+        metrics_set(m_queue, (double)workqueue_len(c->queue));
         switch (r.kind) {
         case RECONCILE_DONE:
             workqueue_forget(c->queue, key);
@@ -158,6 +187,7 @@ struct controller *controller_start(const struct gungnir_config *cfg, char *err,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    register_metrics();
     if (kubeconfig_resolve(cfg->kubeconfig[0] ? cfg->kubeconfig : NULL, &c->kc, err, errlen) != 0) {
         free(c);
         return NULL;

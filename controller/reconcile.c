@@ -211,6 +211,15 @@ static void read_password(struct cluster_ctx *c)
         return;
     desired_names_of(c->name, &c->spec, &n);
     json_t *s = informer_get(c->env->secrets, c->ns, n.auth_secret);
+    if (!s && c->spec.auth_secret_name) {
+        /* The user's own Secret is not in the cache (it does not carry our labels). */
+        char path[PATH_LEN];
+        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", c->ns, n.auth_secret);
+        if (kube_get(c->env->client, path, &s) != 200) {
+            json_decref(s);
+            s = NULL;
+        }
+    }
     const char *b64 = str_at(json_object_get(s, "data"), DESIRED_PASSWORD_KEY, NULL);
     if (b64) {
         size_t len = strlen(b64);

@@ -11,7 +11,7 @@ NETNS_PREFIX=gpod-
 DEFAULT_STATE_DIR=/tmp/gungnir-cluster
 
 # The processes up.sh starts, in start order (down.sh stops them in reverse).
-CLUSTER_PROCS="etcd kube-apiserver kube-controller-manager"
+CLUSTER_PROCS="etcd kube-apiserver kube-controller-manager gungnir gungnir-nodeagent"
 
 die() { echo "$ME: ERROR: $*" >&2; exit 1; }
 say() { echo "$ME: $*" >&2; }
