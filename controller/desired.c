@@ -93,6 +93,8 @@ char *desired_valkey_conf(const struct vkc_spec *s)
     /* Boot fenced: a pod never starts as a primary (architecture.md, failover protocol 1). */
     strbuf_printf(&b, "replicaof %s %d\n", DESIRED_FENCE_HOST, DESIRED_FENCE_PORT);
     strbuf_puts(&b, "replica-read-only yes\n");
+    /* Start a replica's full sync at once (the default waits 5 s for more replicas). */
+    strbuf_puts(&b, "repl-diskless-sync-delay 0\n");
     if (s->has_maxmemory)
         strbuf_printf(&b, "maxmemory %lld\n", (long long)quantity_value(s->maxmemory));
     switch (s->persistence) {

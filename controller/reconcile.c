@@ -80,6 +80,7 @@ static int apply(struct cluster_ctx *c, const char *collection, const json_t *ob
     char path[PATH_LEN];
     const char *oname = str_at(obj, "metadata", "name");
     snprintf(path, sizeof(path), "%s/%s?fieldManager=gungnir&force=true", collection, oname);
+    log_write(LOG_INFO, "applying", "valkeycluster", c->name, "kind", str_at(obj, "kind", NULL), "name", oname, NULL);
     c->env->writes++;
     long code = kube_send_json(c->env->client, "PATCH", path, "application/apply-patch+yaml", obj, NULL);
     if (code >= 200 && code < 300)
@@ -136,6 +137,22 @@ static int label_pod(struct cluster_ctx *c, struct pod_view *p, const char *role
 
 /* ---- owned objects --------------------------------------------------------------------- */
 
+/* desired_matches for a whole object, without apiVersion and kind: items of a list answer do
+ * not carry them. */
+static bool matches_ignoring_type(const json_t *desired, const json_t *observed)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)desired, k, v)
+    {
+        if (strcmp(k, "apiVersion") == 0 || strcmp(k, "kind") == 0)
+            continue;
+        if (!desired_matches(v, json_object_get(observed, k)))
+            return false;
+    }
+    return true;
+}
+
 /* Applies desired (stolen) when the cached object differs. Returns 0 or -1. */
 static int ensure(struct cluster_ctx *c, struct informer *inf, const char *collection, json_t *desired,
                   bool *created, char *err, size_t errlen)
@@ -156,7 +173,7 @@ static int ensure(struct cluster_ctx *c, struct informer *inf, const char *colle
             snprintf(err, errlen, "%s %s exists and is controlled by another owner",
                      str_at(desired, "kind", NULL), str_at(desired, "metadata", "name"));
             rc = -1;
-        } else if (!desired_matches(desired, observed)) {
+        } else if (!matches_ignoring_type(desired, observed)) {
             rc = apply(c, collection, desired, err, errlen);
         }
     } else {
@@ -390,6 +407,7 @@ static int attach_replicas(struct cluster_ctx *c, const struct pod_view *primary
         if (p == primary)
             continue;
         if (!p->probed) {
+            log_write(LOG_DEBUG, "replica not probed", "pod", p->name, NULL);
             pending++;
             continue;
         }
@@ -403,6 +421,7 @@ static int attach_replicas(struct cluster_ctx *c, const struct pod_view *primary
                 pending++;
             valkey_node_free(n);
         } else if (!p->info.master_link_up) {
+            log_write(LOG_DEBUG, "replica still syncing", "pod", p->name, NULL);
             pending++; /* still syncing */
         }
         label_pod(c, p, DESIRED_ROLE_REPLICA);
@@ -545,6 +564,16 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
     probe_pods(c);
 
     struct pod_view *primary = labelled_primary(c);
+    if (primary && primary->probed && !primary->info.is_primary &&
+        strcmp(primary->info.master_host, DESIRED_FENCE_HOST) == 0) {
+        /* The primary's server restarted and came back fenced: it is no longer primary. Elect
+         * again among every pod, by priority and offset (it wins again only if it still has
+         * the most data). */
+        log_write(LOG_WARN, "the primary restarted fenced; electing again", "valkeycluster", name,
+                  "pod", primary->name, NULL);
+        if (label_pod(c, primary, DESIRED_ROLE_REPLICA) == 0)
+            primary = NULL;
+    }
     if (!primary)
         primary = elect_first_primary(c);
     int pending = c->npods == 0 ? 1 : 0;
@@ -596,6 +625,12 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
                              .primary = primary ? primary->name : NULL};
     write_status(c, &f);
     res = pending > 0 || ready < c->spec.replicas ? requeue(REQUEUE_WAITING_MS) : requeue(RESYNC_MS);
+    if (res.after_ms == REQUEUE_WAITING_MS) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "pending %d, ready %lld of %lld", pending, (long long)ready,
+                 (long long)c->spec.replicas);
+        log_write(LOG_DEBUG, "not settled yet", "valkeycluster", name, "detail", detail, NULL);
+    }
 
 out:
     json_decref(pods);
