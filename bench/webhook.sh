@@ -52,12 +52,20 @@ echo "$answer" | jq -e '.response.allowed == true' >/dev/null || { echo "bench: 
 # Warm-up, then the measured run.
 BODY_FILE="$root/bench/admission-create.json" WEBHOOK_PATH="$path" taskset -c "$client_cpu" \
   wrk -t1 -c"$connections" -d2s -s bench/webhook.lua "https://127.0.0.1:$port" >/dev/null
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+ticks_before=$(cpu_ticks)
 result=$(BODY_FILE="$root/bench/admission-create.json" WEBHOOK_PATH="$path" taskset -c "$client_cpu" \
   wrk -t"$client_threads" -c"$connections" -d"${duration}s" -s bench/webhook.lua "https://127.0.0.1:$port" | grep '^RESULT')
 rss_peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+ticks_after=$(cpu_ticks)
+hz=$(getconf CLK_TCK)
 
 echo "gungnir webhook benchmark: POST $path, $(stat -c %s bench/admission-create.json)-byte AdmissionReview, TLS keep-alive"
 echo "server: 1 core (cpu $server_cpu), $server_threads worker thread(s); wrk: cpu $client_cpu, $client_threads thread(s), $connections connections, ${duration}s"
 echo "$result" | sed 's/^RESULT //' | tr ' ' '\n' | sed 's/=/: /'
 echo "rss_start_kb: $rss_start"
 echo "rss_peak_kb: $rss_peak"
+# Server CPU per request: steadier than requests/s on a shared machine.
+requests=$(echo "$result" | tr ' ' '\n' | sed -n 's/^requests=//p')
+awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v n="$requests" \
+  'BEGIN { if (n > 0) printf "server_cpu_us_per_request: %.1f\nrps_per_server_core: %.0f\n", t * 1e6 / hz / n, n / (t / hz) }'
