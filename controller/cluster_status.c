@@ -59,12 +59,12 @@ json_t *cluster_status_build(const json_t *old_status, const struct status_facts
         phase = "Degraded";
     else if (f->failover_in_progress)
         phase = "FailingOver";
+    else if (f->blocked_message)
+        phase = "Degraded";
     else if (f->pods == 0)
         phase = "Pending";
     else if (all_ready && f->primary)
         phase = "Running";
-    else if (f->blocked_message)
-        phase = "Degraded";
     else
         phase = "Creating";
 

@@ -353,32 +353,47 @@ static bool same_quantity(const char *a, const char *b)
            quantity_cmp(qa, qb) == 0;
 }
 
-bool desired_matches(const json_t *d, const json_t *o)
+static bool is_empty(const json_t *v)
 {
-    if (!o)
-        return false;
+    return (json_is_array(v) && json_array_size(v) == 0) || (json_is_object(v) && json_object_size(v) == 0);
+}
+
+/* quantities: inside a "requests" or "limits" map, where strings are quantities that the API
+ * server may write in another form ("1Gi" comes back as "1Gi", "1000m" as "1"). */
+static bool matches(const json_t *d, const json_t *o, bool quantities)
+{
+    if (!o || json_is_null(o))
+        return is_empty(d); /* the API server leaves empty lists and maps out */
     if (json_is_object(d)) {
         const char *k;
         const json_t *v;
         if (!json_is_object(o))
             return false;
         json_object_foreach((json_t *)d, k, v)
-            if (!desired_matches(v, json_object_get(o, k)))
+        {
+            bool q = quantities || strcmp(k, "requests") == 0 || strcmp(k, "limits") == 0;
+            if (!matches(v, json_object_get(o, k), q))
                 return false;
+        }
         return true;
     }
     if (json_is_array(d)) {
         if (!json_is_array(o) || json_array_size(d) != json_array_size(o))
             return false;
         for (size_t i = 0; i < json_array_size(d); i++)
-            if (!desired_matches(json_array_get(d, i), json_array_get(o, i)))
+            if (!matches(json_array_get(d, i), json_array_get(o, i), false))
                 return false;
         return true;
     }
     if (json_is_string(d) && json_is_string(o))
         return strcmp(json_string_value(d), json_string_value(o)) == 0 ||
-               same_quantity(json_string_value(d), json_string_value(o));
-    if (json_is_string(d) && json_is_integer(o)) /* "1" and 1 as a quantity */
-        return false;
+               (quantities && same_quantity(json_string_value(d), json_string_value(o)));
     return json_equal((json_t *)d, (json_t *)o);
+}
+
+bool desired_matches(const json_t *d, const json_t *o)
+{
+    if (!o)
+        return false;
+    return matches(d, o, false);
 }

@@ -65,8 +65,10 @@ json_t *desired_statefulset(const struct desired_input *in);
 json_t *desired_pdb(const struct desired_input *in);
 
 /* True when every field of desired is present and equal in observed (fields the server or
- * other writers added to observed are ignored). Arrays must have the same length. Quantity
- * strings are compared as quantities ("1Gi" equals "1073741824"). Both borrowed. */
+ * other writers added to observed are ignored). Arrays must have the same length; an empty
+ * list or map in desired matches an absent one (the API server omits them). Strings inside
+ * "requests" and "limits" maps are compared as quantities ("1Gi" equals "1073741824"), and only
+ * there. Both borrowed. */
 bool desired_matches(const json_t *desired, const json_t *observed);
 
 #endif

@@ -9,7 +9,7 @@
 /* Copies the n-byte value into buf (size bytes). Returns 0, or -1 when it does not fit. */
 static int copy_value(char *buf, size_t size, const char *v, size_t n)
 {
-    if (n >= size)
+    if (n >= size || memchr(v, '\0', n))
         return -1;
     memcpy(buf, v, n);
     buf[n] = '\0';
@@ -21,7 +21,7 @@ static int parse_number(const char *v, size_t n, long long lo, long long hi, lon
 {
     char tmp[32];
     char *end;
-    if (n == 0 || n >= sizeof(tmp))
+    if (n == 0 || n >= sizeof(tmp) || memchr(v, '\0', n))
         return -1;
     memcpy(tmp, v, n);
     tmp[n] = '\0';

@@ -323,6 +323,37 @@ static const struct owned_key owned_keys[] = {
     {"rename-command", 0, NULL}, {"maxmemory", 0, "spec.maxmemory"},
 };
 
+/* Whether Valkey can split value into arguments (its sdssplitargs rules): at least one
+ * argument, quotes closed, and a closing quote followed by a space or the end. */
+static bool config_value_splits(const char *v)
+{
+    size_t args = 0;
+    while (*v) {
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (!*v)
+            break;
+        args++;
+        if (*v == '"' || *v == '\'') {
+            char q = *v++;
+            while (*v && *v != q) {
+                if (q == '"' && *v == '\\' && v[1])
+                    v++;
+                v++;
+            }
+            if (!*v)
+                return false; /* unbalanced quote */
+            v++;
+            if (*v && *v != ' ' && *v != '\t')
+                return false; /* closing quote must end the argument */
+        } else {
+            while (*v && *v != ' ' && *v != '\t')
+                v++;
+        }
+    }
+    return args > 0;
+}
+
 static void check_config(const json_t *config, ferr_list *e)
 {
     const char *key;
@@ -359,6 +390,9 @@ static void check_config(const json_t *config, ferr_list *e)
             ferr_add(e, FERR_TYPE, field, v, "string");
         else if (strpbrk(json_string_value(v), "\r\n") || strlen(json_string_value(v)) != json_string_length(v))
             ferr_add(e, FERR_INVALID, field, v, "must not contain a newline or NUL");
+        else if (!config_value_splits(json_string_value(v)))
+            ferr_add(e, FERR_INVALID, field, v,
+                     "must hold at least one value, with every quote closed (as valkey.conf reads it)");
     }
 }
 

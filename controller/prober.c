@@ -1,0 +1,284 @@
+/* prober.c — see prober.h. */
+#include "prober.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define INFO_TEXT_MAX (64u * 1024u)
+
+struct conn {
+    bool used; /* in this round */
+    char key[PROBER_KEY_MAX], host[PROBER_HOST_MAX], password[PROBER_PASSWORD_MAX];
+    int port;
+    redisContext *ctx;
+    bool connecting; /* the non-blocking connect has not completed yet */
+    bool authed;
+    /* this round */
+    int expect;      /* replies still to come */
+    bool pong, failed, done;
+    bool written;    /* every queued command has been written */
+    size_t text_len;
+    char *text;      /* INFO server + INFO replication, INFO_TEXT_MAX bytes */
+    char err[128];
+};
+
+struct prober {
+    struct conn conns[PROBER_TARGETS_MAX];
+    size_t nconns;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+struct prober *prober_new(void) { return calloc(1, sizeof(struct prober)); }
+
+static void conn_close(struct conn *c)
+{
+    if (c->ctx)
+        redisFree(c->ctx);
+    c->ctx = NULL;
+    c->connecting = false;
+    c->authed = false;
+}
+
+void prober_free(struct prober *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nconns; i++) {
+        conn_close(&p->conns[i]);
+        free(p->conns[i].text);
+    }
+    free(p);
+}
+
+/* The connection for t, found by key or made (possibly reusing a slot). NULL when full. */
+static struct conn *conn_for(struct prober *p, const struct probe_target *t)
+{
+    struct conn *c = NULL;
+    for (size_t i = 0; i < p->nconns && !c; i++)
+        if (strcmp(p->conns[i].key, t->key) == 0)
+            c = &p->conns[i];
+    if (c && (strcmp(c->host, t->host) != 0 || c->port != t->port || strcmp(c->password, t->password) != 0))
+        conn_close(c); /* the pod moved or the password changed */
+    if (!c) {
+        for (size_t i = 0; i < p->nconns && !c; i++)
+            if (!p->conns[i].used && !p->conns[i].ctx && !p->conns[i].key[0])
+                c = &p->conns[i];
+        if (!c && p->nconns < PROBER_TARGETS_MAX)
+            c = &p->conns[p->nconns++];
+        if (!c)
+            return NULL;
+        snprintf(c->key, sizeof(c->key), "%s", t->key);
+    }
+    snprintf(c->host, sizeof(c->host), "%s", t->host);
+    snprintf(c->password, sizeof(c->password), "%s", t->password);
+    c->port = t->port;
+    c->used = true;
+    return c;
+}
+
+static void fail(struct conn *c, const char *what)
+{
+    if (c->failed || c->done)
+        return;
+    c->failed = true;
+    snprintf(c->err, sizeof(c->err), "%s", what);
+    conn_close(c); /* late replies would be out of step with the next round */
+}
+
+/* Queues this round's commands. */
+static void queue_commands(struct conn *c)
+{
+    c->expect = 0;
+    if (!c->authed && c->password[0]) {
+        const char *argv[] = {"AUTH", c->password};
+        redisAppendCommandArgv(c->ctx, 2, argv, NULL);
+        c->expect++;
+    }
+    redisAppendCommand(c->ctx, "PING");
+    redisAppendCommand(c->ctx, "INFO server");
+    redisAppendCommand(c->ctx, "INFO replication");
+    c->expect += 3;
+}
+
+/* Starts (or reuses) the connection and queues the commands. */
+static void start(struct conn *c)
+{
+    c->pong = c->failed = c->done = c->written = false;
+    c->text_len = 0;
+    c->err[0] = '\0';
+    if (!c->text && !(c->text = malloc(INFO_TEXT_MAX))) {
+        fail(c, "out of memory");
+        return;
+    }
+    if (!c->ctx) {
+        c->ctx = redisConnectNonBlock(c->host, c->port);
+        if (!c->ctx || c->ctx->err) {
+            char why[128];
+            snprintf(why, sizeof(why), "connect: %.100s", c->ctx ? c->ctx->errstr : "out of memory");
+            fail(c, why);
+            return;
+        }
+        c->connecting = true;
+    }
+    queue_commands(c);
+}
+
+/* Takes every complete reply off the reader. */
+static void take_replies(struct conn *c)
+{
+    void *r = NULL;
+    while (!c->failed && c->expect > 0) {
+        if (redisGetReply(c->ctx, &r) != REDIS_OK) {
+            fail(c, "protocol error");
+            return;
+        }
+        if (!r)
+            return;
+        redisReply *reply = r;
+        bool was_auth = !c->authed && c->password[0] && !c->pong && c->text_len == 0 &&
+                        c->expect == 4;
+        if (reply->type == REDIS_REPLY_ERROR) {
+            char why[128];
+            snprintf(why, sizeof(why), "%s", reply->str ? reply->str : "error reply");
+            freeReplyObject(reply);
+            fail(c, why);
+            return;
+        }
+        if (was_auth) {
+            c->authed = true;
+        } else if (!c->pong) {
+            c->pong = reply->type == REDIS_REPLY_STATUS && reply->str && strcmp(reply->str, "PONG") == 0;
+        } else if (reply->type == REDIS_REPLY_STRING && (size_t)reply->len < INFO_TEXT_MAX - c->text_len - 1) {
+            memcpy(c->text + c->text_len, reply->str, (size_t)reply->len);
+            c->text_len += (size_t)reply->len;
+            c->text[c->text_len++] = '\n';
+        } else {
+            freeReplyObject(reply);
+            fail(c, "unexpected INFO reply");
+            return;
+        }
+        freeReplyObject(reply);
+        c->expect--;
+    }
+    if (c->expect == 0 && !c->failed)
+        c->done = true;
+}
+
+static void on_writable(struct conn *c)
+{
+    int done = 0;
+    if (c->connecting) {
+        int soerr = 0;
+        socklen_t len = sizeof(soerr);
+        if (getsockopt(c->ctx->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
+            char why[128];
+            snprintf(why, sizeof(why), "connect: %s", strerror(soerr ? soerr : errno));
+            fail(c, why);
+            return;
+        }
+        c->connecting = false;
+    }
+    if (redisBufferWrite(c->ctx, &done) != REDIS_OK)
+        fail(c, c->ctx->errstr[0] ? c->ctx->errstr : "write failed");
+    else if (done)
+        c->written = true;
+}
+
+static void on_readable(struct conn *c)
+{
+    if (redisBufferRead(c->ctx) != REDIS_OK) {
+        fail(c, c->ctx->errstr[0] ? c->ctx->errstr : "connection closed");
+        return;
+    }
+    take_replies(c);
+}
+
+void prober_round(struct prober *p, const struct probe_target *targets, size_t n, long timeout_ms,
+                  struct probe_result *out)
+{
+    struct conn *round[PROBER_TARGETS_MAX];
+    struct pollfd fds[PROBER_TARGETS_MAX];
+    size_t map[PROBER_TARGETS_MAX];
+    double t0 = now_ms(), deadline = t0 + (double)timeout_ms;
+
+    if (n > PROBER_TARGETS_MAX)
+        n = PROBER_TARGETS_MAX;
+    for (size_t i = 0; i < p->nconns; i++)
+        p->conns[i].used = false;
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        round[i] = conn_for(p, &targets[i]);
+        if (!round[i]) {
+            snprintf(out[i].err, sizeof(out[i].err), "too many targets");
+            continue;
+        }
+        start(round[i]);
+    }
+    /* Connections no longer probed are closed and their slots freed. */
+    for (size_t i = 0; i < p->nconns; i++)
+        if (!p->conns[i].used) {
+            conn_close(&p->conns[i]);
+            p->conns[i].key[0] = '\0';
+        }
+
+    for (;;) {
+        size_t nfds = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct conn *c = round[i];
+            if (!c || c->failed || c->done)
+                continue;
+            short ev = POLLIN;
+            if (c->connecting || !c->written)
+                ev |= POLLOUT;
+            fds[nfds] = (struct pollfd){.fd = c->ctx->fd, .events = ev};
+            map[nfds++] = i;
+        }
+        double left = deadline - now_ms();
+        if (nfds == 0 || left <= 0)
+            break;
+        int ready = poll(fds, nfds, (int)(left + 1));
+        if (ready < 0 && errno != EINTR)
+            break;
+        for (size_t k = 0; k < nfds && ready > 0; k++) {
+            struct conn *c = round[map[k]];
+            if (fds[k].revents & (POLLERR | POLLHUP | POLLNVAL) && !(fds[k].revents & POLLIN)) {
+                if (c->connecting)
+                    on_writable(c); /* reports the connect error */
+                else
+                    fail(c, "connection closed");
+                continue;
+            }
+            if (fds[k].revents & POLLOUT)
+                on_writable(c);
+            if (!c->failed && (fds[k].revents & POLLIN))
+                on_readable(c);
+        }
+    }
+
+    double t1 = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        struct conn *c = round[i];
+        if (!c)
+            continue;
+        if (!c->done && !c->failed)
+            fail(c, c->connecting ? "connect timed out" : "timed out");
+        if (c->done && (!c->pong || valkey_info_parse(c->text, c->text_len, &out[i].info) != 0))
+            fail(c, c->pong ? "INFO could not be parsed" : "no PONG");
+        out[i].ok = c->done && !c->failed;
+        out[i].latency_ms = t1 - t0;
+        if (!out[i].ok)
+            snprintf(out[i].err, sizeof(out[i].err), "%s", c->err);
+    }
+}
