@@ -1,0 +1,99 @@
+/* failover.c — see failover.h. */
+#include "failover.h"
+#include "failover_select.h"
+#include "log.h"
+#include "valkey_node.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static long elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* REPLICAOF on one node (host NULL: NO ONE). Returns 0, or -1 with why. */
+static int replicaof(const struct failover_plan *p, const struct failover_node *node, const char *host,
+                     int port, char *why, size_t whylen)
+{
+    char err[256];
+    struct valkey_node *n = valkey_node_connect(node->host, node->port,
+                                                p->password && p->password[0] ? p->password : NULL,
+                                                p->timeout_ms, err, sizeof(err));
+    if (!n) {
+        snprintf(why, whylen, "%s: %.160s", node->name, err);
+        return -1;
+    }
+    int rc = valkey_node_replicaof(n, host, port);
+    if (rc != 0)
+        snprintf(why, whylen, "%s: %s", node->name, valkey_node_errstr(n));
+    valkey_node_free(n);
+    return rc;
+}
+
+int failover_run(const struct failover_plan *p, char *err, size_t errlen)
+{
+    struct failover_candidate cands[FAILOVER_NODES_MAX];
+    int map[FAILOVER_NODES_MAX];
+    size_t nc = 0;
+    struct timespec t0;
+    char why[256] = "";
+    const char *from = p->old_primary >= 0 ? p->nodes[p->old_primary].name : "";
+    long long reference = p->old_primary >= 0 ? p->nodes[p->old_primary].info.repl_offset : -1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (size_t i = 0; i < p->n && nc < FAILOVER_NODES_MAX; i++) {
+        if ((int)i == p->old_primary)
+            continue;
+        const struct failover_node *node = &p->nodes[i];
+        cands[nc] = (struct failover_candidate){
+            .name = node->name, .priority = node->priority, .reachable = node->reachable,
+            .is_replica = node->reachable && !node->info.is_primary, .offset = node->info.repl_offset};
+        map[nc++] = (int)i;
+    }
+    int pick = failover_select(cands, nc, p->max_lag_bytes, reference, why, sizeof(why));
+    if (pick < 0) {
+        snprintf(err, errlen, "no replica can be promoted: %s", why);
+        return -1;
+    }
+    const struct failover_node *cand = &p->nodes[map[pick]];
+    const struct failover_hooks *h = p->hooks;
+
+    /* Record, then act. */
+    if (h && h->record && h->record(p->ctx, p->epoch, from, cand->name) != 0) {
+        snprintf(err, errlen, "the attempt was not recorded (another writer acted first)");
+        return -1;
+    }
+    log_write(LOG_INFO, "failover: promoting", "from", from, "to", cand->name, NULL);
+    if (p->old_primary >= 0 && h && h->set_role)
+        h->set_role(p->ctx, from, NULL); /* clients leave the old primary first */
+    if (replicaof(p, cand, NULL, 0, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "REPLICAOF NO ONE failed: %s", why);
+        if (h && h->finish)
+            h->finish(p->ctx, p->epoch, from, cand->name, elapsed_ms(&t0), false, err);
+        return -1;
+    }
+    if (h && h->set_role)
+        h->set_role(p->ctx, cand->name, "primary");
+    long promoted_ms = elapsed_ms(&t0);
+
+    /* Repoint the others; one that fails is retried by the next reconcile (it stays without a
+     * role until it follows the new primary). */
+    for (size_t i = 0; i < p->n; i++) {
+        const struct failover_node *node = &p->nodes[i];
+        if (node == cand || (int)i == p->old_primary || !node->reachable)
+            continue;
+        if (replicaof(p, node, cand->host, cand->port, why, sizeof(why)) == 0) {
+            if (h && h->set_role)
+                h->set_role(p->ctx, node->name, "replica");
+        } else {
+            log_write(LOG_WARN, "failover: a replica could not be repointed yet", "error", why, NULL);
+        }
+    }
+    if (h && h->finish)
+        h->finish(p->ctx, p->epoch, from, cand->name, promoted_ms, true, "");
+    return map[pick];
+}
