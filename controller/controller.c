@@ -6,6 +6,8 @@
 #include "kubeconfig.h"
 #include "leader.h"
 #include "log.h"
+#include "monitor.h"
+#include "prober.h"
 #include "metrics.h"
 #include "reconcile.h"
 #include "vkc_spec.h"
@@ -48,6 +50,7 @@ struct controller {
     workqueue *queue;
     struct informer *inf[INF_COUNT];
     struct leader *leader;
+    struct monitor *monitor;
     char pdb_version[32], pdb_path[48];
     pthread_t workers[WORKERS_MAX];
     int nworkers;
@@ -104,8 +107,14 @@ static void *worker_main(void *arg)
         .client = client, .clusters = c->inf[INF_CLUSTERS], .pods = c->inf[INF_PODS],
         .statefulsets = c->inf[INF_STATEFULSETS], .services = c->inf[INF_SERVICES],
         .configmaps = c->inf[INF_CONFIGMAPS], .secrets = c->inf[INF_SECRETS], .pdbs = c->inf[INF_PDBS],
-        .pdb_api_version = c->pdb_version, .pdb_path = c->pdb_path, .valkey_timeout_ms = 2000,
+        .pdb_api_version = c->pdb_version, .pdb_path = c->pdb_path, .valkey_timeout_ms = 500,
+        .monitor = c->monitor, .prober = prober_new(),
     };
+    if (!env.prober) {
+        log_write(LOG_ERROR, "worker cannot make a prober", NULL);
+        kube_client_free(client);
+        return NULL;
+    }
 
     for (;;) {
         int got = workqueue_get(c->queue, key, sizeof(key), 1000);
@@ -150,8 +159,16 @@ static void *worker_main(void *arg)
         }
         workqueue_done(c->queue, key);
     }
+    prober_free(env.prober);
     kube_client_free(client);
     return NULL;
+}
+
+/* The monitor found a primary down: reconcile its cluster now. */
+static void on_primary_down(void *ctx, const char *key)
+{
+    struct controller *c = ctx;
+    workqueue_add(c->queue, key);
 }
 
 static int start_informer(struct controller *c, int which, const char *name, const char *path,
@@ -218,6 +235,11 @@ struct controller *controller_start(const struct gungnir_config *cfg, char *err,
         start_informer(c, INF_PDBS, "poddisruptionbudgets", pdbs, OWNED_SELECTOR, err, errlen))
         goto fail;
 
+    c->monitor = monitor_start(c->inf[INF_CLUSTERS], c->inf[INF_PODS], c->inf[INF_SECRETS], on_primary_down, c,
+                               err, errlen);
+    if (!c->monitor)
+        goto fail;
+
     if (cfg->leader_elect) {
         char identity[128];
         const char *ns = cfg->lease_namespace[0] ? cfg->lease_namespace : getenv("POD_NAMESPACE");
@@ -263,6 +285,7 @@ void controller_stop(struct controller *c)
         workqueue_shutdown(c->queue);
     for (int i = 0; i < c->nworkers; i++)
         pthread_join(c->workers[i], NULL);
+    monitor_stop(c->monitor);
     leader_stop(c->leader);
     for (int i = 0; i < INF_COUNT; i++)
         informer_stop(c->inf[i]);

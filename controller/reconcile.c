@@ -1,14 +1,18 @@
 /* reconcile.c — see reconcile.h. */
 #include "reconcile.h"
+#include "cluster_password.h"
 #include "cluster_status.h"
 #include "desired.h"
+#include "failover.h"
+#include "failover_select.h"
 #include "field_errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "valkey_node.h"
 #include "vkc_defaults.h"
 #include "vkc_validate.h"
 
-#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +48,7 @@ struct cluster_ctx {
     char password[PASSWORD_MAX];
     struct pod_view pods[PODS_MAX];
     size_t npods;
+    char blocked[384]; /* why the cluster cannot progress (e.g. no replica to promote) */
 };
 
 static struct reconcile_result done(void) { return (struct reconcile_result){.kind = RECONCILE_DONE}; }
@@ -117,13 +122,15 @@ static void emit_event(struct cluster_ctx *c, const char *type, const char *reas
 }
 
 /* Sets the role label of a pod (a merge patch). Returns 0 or -1. */
+/* role NULL removes the label. */
 static int label_pod(struct cluster_ctx *c, struct pod_view *p, const char *role)
 {
     char path[PATH_LEN];
-    if (p->role && strcmp(p->role, role) == 0)
+    if ((!p->role && !role) || (p->role && role && strcmp(p->role, role) == 0))
         return 0;
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", c->ns, p->name);
-    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", DESIRED_ROLE_LABEL, role);
+    json_t *patch = json_pack("{s:{s:{s:o}}}", "metadata", "labels", DESIRED_ROLE_LABEL,
+                              role ? json_string(role) : json_null());
     c->env->writes++;
     long code = kube_send_json(c->env->client, "PATCH", path, "application/merge-patch+json", patch, NULL);
     json_decref(patch);
@@ -218,8 +225,8 @@ static int ensure_auth_secret(struct cluster_ctx *c, const struct desired_input 
     return -1;
 }
 
-/* Reads the password from the auth Secret in the cache into c->password ("" when auth is off
- * or the Secret is not there yet). */
+/* The password from the auth Secret into c->password ("" when auth is off or the Secret is
+ * not there yet). */
 static void read_password(struct cluster_ctx *c)
 {
     struct desired_names n;
@@ -227,35 +234,8 @@ static void read_password(struct cluster_ctx *c)
     if (!c->spec.auth_enabled)
         return;
     desired_names_of(c->name, &c->spec, &n);
-    json_t *s = informer_get(c->env->secrets, c->ns, n.auth_secret);
-    if (!s && c->spec.auth_secret_name) {
-        /* The user's own Secret is not in the cache (it does not carry our labels). */
-        char path[PATH_LEN];
-        snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", c->ns, n.auth_secret);
-        if (kube_get(c->env->client, path, &s) != 200) {
-            json_decref(s);
-            s = NULL;
-        }
-    }
-    const char *b64 = str_at(json_object_get(s, "data"), DESIRED_PASSWORD_KEY, NULL);
-    if (b64) {
-        size_t len = strlen(b64);
-        unsigned char out[PASSWORD_MAX * 2];
-        if (len < PASSWORD_MAX && len % 4 == 0) {
-            int n_out = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)len);
-            if (n_out >= 0) {
-                while (len > 0 && b64[len - 1] == '=') {
-                    n_out--;
-                    len--;
-                }
-                if (n_out >= 0 && (size_t)n_out < sizeof(c->password)) {
-                    memcpy(c->password, out, (size_t)n_out);
-                    c->password[n_out] = '\0';
-                }
-            }
-        }
-    }
-    json_decref(s);
+    cluster_password(c->env->secrets, c->spec.auth_secret_name ? c->env->client : NULL, c->ns,
+                     n.auth_secret, c->password, sizeof(c->password));
 }
 
 /* ---- pods and roles -------------------------------------------------------------------- */
@@ -321,41 +301,53 @@ static struct valkey_node *connect_pod(struct cluster_ctx *c, const struct pod_v
 /* INFO of every usable pod into p->info (p->probed says which answered). */
 static void probe_pods(struct cluster_ctx *c)
 {
+    struct probe_target targets[PODS_MAX];
+    struct probe_result results[PODS_MAX];
+    size_t map[PODS_MAX], n = 0;
+
     for (size_t i = 0; i < c->npods; i++) {
         struct pod_view *p = &c->pods[i];
         p->probed = false;
         if (!usable(p))
             continue;
-        struct valkey_node *n = connect_pod(c, p);
-        if (n && valkey_node_info(n, &p->info) == 0)
-            p->probed = true;
-        else if (n)
-            log_write(LOG_WARN, "INFO failed", "pod", p->name, "error", valkey_node_errstr(n), NULL);
-        valkey_node_free(n);
+        struct probe_target *t = &targets[n];
+        snprintf(t->key, sizeof(t->key), "%s/%s", c->ns, p->name);
+        snprintf(t->host, sizeof(t->host), "%s", p->ip);
+        t->port = DESIRED_PORT;
+        snprintf(t->password, sizeof(t->password), "%s", c->password);
+        map[n++] = i;
+    }
+    if (n == 0)
+        return;
+    prober_round(c->env->prober, targets, n, c->env->valkey_timeout_ms, results);
+    for (size_t k = 0; k < n; k++) {
+        struct pod_view *p = &c->pods[map[k]];
+        p->probed = results[k].ok;
+        if (p->probed)
+            p->info = results[k].info;
+        else
+            log_write(LOG_DEBUG, "probe failed", "pod", p->name, "error", results[k].err, NULL);
     }
 }
 
-/* The best pod to lead among those probed, with ordinal < max_ordinal: priority > 0, then the
- * highest replication offset, then the lowest ordinal. NULL when none is eligible. */
+/* The best pod to lead among those probed, with ordinal < max_ordinal (failover_select's
+ * order: priority, then offset, then name). NULL when none is eligible. */
 static struct pod_view *best_candidate(struct cluster_ctx *c, const struct pod_view *exclude, long max_ordinal)
 {
-    struct pod_view *best = NULL;
+    struct failover_candidate cands[PODS_MAX];
+    struct pod_view *map[PODS_MAX];
+    size_t n = 0;
     for (size_t i = 0; i < c->npods; i++) {
         struct pod_view *p = &c->pods[i];
-        if (!p->probed || p == exclude || p->ordinal >= max_ordinal)
+        if (p == exclude || p->ordinal >= max_ordinal)
             continue;
-        int64_t prio = vkc_spec_pod_priority(&c->spec, p->ordinal);
-        if (prio <= 0)
-            continue;
-        if (!best) {
-            best = p;
-            continue;
-        }
-        int64_t bprio = vkc_spec_pod_priority(&c->spec, best->ordinal);
-        if (prio > bprio || (prio == bprio && p->info.repl_offset > best->info.repl_offset))
-            best = p;
+        cands[n] = (struct failover_candidate){.name = p->name, .priority = vkc_spec_pod_priority(&c->spec, p->ordinal),
+                                               .reachable = p->probed, .is_replica = p->probed && !p->info.is_primary,
+                                               .offset = p->info.repl_offset};
+        map[n++] = p;
     }
-    return best;
+    int pick = failover_select(cands, n, 0, -1, NULL, 0);
+    return pick < 0 ? NULL : map[pick];
 }
 
 static struct pod_view *labelled_primary(struct cluster_ctx *c)
@@ -465,6 +457,193 @@ static int switchover_for_scale_down(struct cluster_ctx *c, struct pod_view *pri
     return -1;
 }
 
+/* ---- failover -------------------------------------------------------------------------- */
+
+static metrics_series *failovers_metric(const char *reason)
+{
+    char labels[64];
+    snprintf(labels, sizeof(labels), "reason=\"%s\"", reason);
+    return metrics_counter("gungnir_failovers_total", "Failovers run, by what started them.", labels);
+}
+
+static struct pod_view *pod_named(struct cluster_ctx *c, const char *name)
+{
+    for (size_t i = 0; i < c->npods && name; i++)
+        if (strcmp(c->pods[i].name, name) == 0)
+            return &c->pods[i];
+    return NULL;
+}
+
+/* PATCH of the status subresource (a merge patch; patch is stolen). With rv, the write only
+ * succeeds on that resourceVersion. Returns the HTTP code or -1. */
+static long patch_status(struct cluster_ctx *c, json_t *status, const char *rv)
+{
+    char path[PATH_LEN];
+    snprintf(path, sizeof(path), "/apis/%s/%s/namespaces/%s/valkeyclusters/%s/status", VKC_GROUP,
+             VKC_VERSION, c->ns, c->name);
+    json_t *patch = json_pack("{s:o}", "status", status);
+    if (patch && rv)
+        json_object_set_new(patch, "metadata", json_pack("{s:s}", "resourceVersion", rv));
+    c->env->writes++;
+    long code = kube_send_json(c->env->client, "PATCH", path, "application/merge-patch+json", patch, NULL);
+    json_decref(patch);
+    return code;
+}
+
+struct failover_ctx {
+    struct cluster_ctx *c;
+    const char *reason;
+    char now[32];
+};
+
+static int hook_record(void *ctx, long long epoch, const char *from, const char *cand)
+{
+    struct failover_ctx *f = ctx;
+    const char *rv = str_at(f->c->vkc, "metadata", "resourceVersion");
+    json_t *st = json_pack("{s:s, s:{s:I, s:b, s:s, s:s, s:s, s:s}}", "phase", "FailingOver", "failover",
+                           "epoch", (json_int_t)epoch, "inProgress", 1, "candidate", cand, "from", from,
+                           "startedAt", f->now, "phase", "Promoting");
+    long code = patch_status(f->c, st, rv);
+    if (code == 409) {
+        log_write(LOG_WARN, "failover not started: the ValkeyCluster changed meanwhile (409)", "valkeycluster",
+                  f->c->name, NULL);
+        return -1;
+    }
+    return code >= 200 && code < 300 ? 0 : -1;
+}
+
+static int hook_role(void *ctx, const char *pod, const char *role)
+{
+    struct failover_ctx *f = ctx;
+    struct pod_view *p = pod_named(f->c, pod);
+    return p ? label_pod(f->c, p, role) : -1;
+}
+
+static void hook_finish(void *ctx, long long epoch, const char *from, const char *to, long ms, bool ok,
+                        const char *why)
+{
+    struct failover_ctx *f = ctx;
+    char now[32];
+    cluster_status_now(now, sizeof(now));
+    json_t *st = json_pack("{s:{s:I, s:b, s:s, s:s, s:s}}", "failover", "epoch", (json_int_t)epoch, "inProgress", 0,
+                           "candidate", to, "from", from, "phase", ok ? "Completed" : "Failed");
+    if (ok) {
+        json_object_set_new(st, "lastFailover", json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "time", now, "from", from,
+                                                          "to", to, "reason", f->reason, "durationMilliseconds",
+                                                          (json_int_t)ms, "epoch", (json_int_t)epoch));
+        json_object_set_new(st, "primary", json_string(to));
+    }
+    if (patch_status(f->c, st, NULL) >= 300)
+        log_write(LOG_WARN, "cannot write the failover's end to status", "valkeycluster", f->c->name, "error",
+                  kube_client_errstr(f->c->env->client), NULL);
+    if (ok)
+        emit_event(f->c, "Warning", "FailoverCompleted", "primary %s was down (%s); promoted %s in %ld ms (epoch %lld)",
+                   from[0] ? from : "(gone)", f->reason, to, ms, epoch);
+    else
+        emit_event(f->c, "Warning", "FailoverFailed", "promoting %s failed: %s (epoch %lld)", to, why, epoch);
+}
+
+/* Promotes the best replica in place of old (which may be NULL: its pod is gone). Returns the
+ * new primary's view, or NULL. */
+static struct pod_view *run_failover(struct cluster_ctx *c, struct pod_view *old, const char *reason,
+                                     const char *metric_reason)
+{
+    static struct failover_node nodes[PODS_MAX];
+    static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
+    const json_t *fo = json_object_get(json_object_get(c->vkc, "status"), "failover");
+    long long epoch = (long long)json_integer_value(json_object_get(fo, "epoch"));
+    struct failover_ctx f = {.c = c, .reason = reason};
+    struct failover_hooks hooks = {hook_record, hook_role, hook_finish};
+    char err[256], why[320];
+    int old_index = -1;
+
+    cluster_status_now(f.now, sizeof(f.now));
+    pthread_mutex_lock(&nodes_lock);
+    size_t n = 0;
+    for (size_t i = 0; i < c->npods && n < FAILOVER_NODES_MAX; i++) {
+        struct pod_view *p = &c->pods[i];
+        if (p->deleting && p != old)
+            continue;
+        struct failover_node *node = &nodes[n];
+        memset(node, 0, sizeof(*node));
+        snprintf(node->name, sizeof(node->name), "%s", p->name);
+        snprintf(node->host, sizeof(node->host), "%s", p->ip ? p->ip : "");
+        node->port = DESIRED_PORT;
+        node->priority = vkc_spec_pod_priority(&c->spec, p->ordinal);
+        node->reachable = p->probed && p != old;
+        node->info = p->info;
+        if (p == old)
+            old_index = (int)n;
+        n++;
+    }
+    struct failover_plan plan = {.nodes = nodes, .n = n, .old_primary = old_index, .epoch = epoch + 1,
+                                 .max_lag_bytes = c->spec.max_lag_bytes,
+                                 .password = c->password, .timeout_ms = c->env->valkey_timeout_ms,
+                                 .hooks = &hooks, .ctx = &f};
+    int promoted = failover_run(&plan, err, sizeof(err));
+    char promoted_name[FAILOVER_NAME_MAX] = "";
+    if (promoted >= 0)
+        snprintf(promoted_name, sizeof(promoted_name), "%s", nodes[promoted].name);
+    pthread_mutex_unlock(&nodes_lock);
+
+    if (promoted < 0) {
+        snprintf(why, sizeof(why), "primary %s is down (%s) and %s", old ? old->name : "(gone)", reason, err);
+        log_write(LOG_ERROR, "failover impossible", "valkeycluster", c->name, "why", why, NULL);
+        snprintf(c->blocked, sizeof(c->blocked), "%s", why);
+        return NULL;
+    }
+    metrics_inc(failovers_metric(metric_reason));
+    monitor_reset(c->env->monitor, c->ns, c->name);
+    struct pod_view *np = pod_named(c, promoted_name);
+    if (np) {
+        np->info.is_primary = true;
+        np->role = DESIRED_ROLE_PRIMARY;
+    }
+    return np;
+}
+
+/* After a controller restart: an attempt recorded but not finished is finished when its
+ * candidate is serving as primary, and closed otherwise (a new attempt gets a new epoch). */
+static void resume_failover(struct cluster_ctx *c)
+{
+    const json_t *fo = json_object_get(json_object_get(c->vkc, "status"), "failover");
+    if (!json_is_true(json_object_get(fo, "inProgress")))
+        return;
+    long long epoch = (long long)json_integer_value(json_object_get(fo, "epoch"));
+    const char *cand = str_at(fo, "candidate", NULL);
+    const char *from = str_at(fo, "from", NULL);
+    struct pod_view *p = pod_named(c, cand);
+    struct failover_ctx f = {.c = c, .reason = "resumed after a controller restart"};
+    cluster_status_now(f.now, sizeof(f.now));
+    if (p && p->probed && p->info.is_primary) {
+        struct pod_view *old = pod_named(c, from);
+        if (old && old != p)
+            label_pod(c, old, NULL);
+        label_pod(c, p, DESIRED_ROLE_PRIMARY);
+        hook_finish(&f, epoch, from ? from : "", cand, 0, true, "");
+    } else {
+        hook_finish(&f, epoch, from ? from : "", cand ? cand : "", 0, false,
+                    "the candidate was not promoted before the controller restarted");
+    }
+}
+
+/* The old primary, fenced: if its pod runs (per the API) but its server does not answer, the
+ * pod is deleted so that stale client connections end; it comes back fenced and rejoins. */
+static void fence_old_primary(struct cluster_ctx *c, const struct pod_view *primary)
+{
+    const char *from = str_at(json_object_get(json_object_get(c->vkc, "status"), "lastFailover"), "from", NULL);
+    struct pod_view *old = pod_named(c, from);
+    if (!old || old == primary || old->deleting || old->probed || old->role || !old->ready)
+        return;
+    char path[PATH_LEN];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", c->ns, old->name);
+    c->env->writes++;
+    long code = kube_request(c->env->client, "DELETE", path, NULL, NULL, 0, NULL);
+    if (code >= 200 && code < 300)
+        emit_event(c, "Warning", "Fenced", "deleted pod %s: it was primary before the failover, runs, and does not answer",
+                   old->name);
+}
+
 /* ---- status ---------------------------------------------------------------------------- */
 
 static void write_status(struct cluster_ctx *c, const struct status_facts *f)
@@ -563,19 +742,46 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
     load_pods(c, pods);
     probe_pods(c);
 
+    resume_failover(c);
     struct pod_view *primary = labelled_primary(c);
-    if (primary && primary->probed && !primary->info.is_primary &&
-        strcmp(primary->info.master_host, DESIRED_FENCE_HOST) == 0) {
-        /* The primary's server restarted and came back fenced: it is no longer primary. Elect
-         * again among every pod, by priority and offset (it wins again only if it still has
-         * the most data). */
-        log_write(LOG_WARN, "the primary restarted fenced; electing again", "valkeycluster", name,
-                  "pod", primary->name, NULL);
-        if (label_pod(c, primary, DESIRED_ROLE_REPLICA) == 0)
-            primary = NULL;
+    char why[200] = "";
+    const char *metric_reason = NULL;
+    if (primary && primary->deleting) {
+        snprintf(why, sizeof(why), "its pod is being deleted");
+        metric_reason = "pod_deleted";
+    } else if (primary && monitor_primary_down(env->monitor, ns, name, primary->name, why, sizeof(why))) {
+        metric_reason = "sdown";
+    } else if (primary && primary->probed && !primary->info.is_primary &&
+               strcmp(primary->info.master_host, DESIRED_FENCE_HOST) == 0) {
+        snprintf(why, sizeof(why), "its server restarted (it came back fenced)");
+        metric_reason = "restarted";
+    } else if (!primary) {
+        /* The pod that was primary is gone (its label went with it): promote from what is left. */
+        const char *was = str_at(json_object_get(vkc, "status"), "primary", NULL);
+        struct pod_view *old = pod_named(c, was);
+        bool serving = old && old->probed && old->info.is_primary;
+        if (was && was[0] && !serving) {
+            snprintf(why, sizeof(why), "its pod %s is gone or was replaced", was);
+            metric_reason = "pod_gone";
+            primary = old; /* may be NULL */
+        }
     }
-    if (!primary)
+    if (metric_reason && c->npods == 1 && primary) {
+        /* A single pod: there is no one to fail over to; it leads again with what it has. */
+        label_pod(c, primary, NULL);
+        primary = NULL;
+        metric_reason = NULL;
+    } else if (metric_reason && c->spec.failover_enabled) {
+        log_write(LOG_WARN, "primary is down: failing over", "valkeycluster", name, "why", why, NULL);
+        primary = run_failover(c, primary, why, metric_reason);
+    } else if (metric_reason) {
+        snprintf(c->blocked, sizeof(c->blocked), "the primary is down (%s) and spec.failover.enabled is false", why);
+        primary = NULL;
+    }
+    if (!primary && !metric_reason)
         primary = elect_first_primary(c);
+    if (primary)
+        fence_old_primary(c, primary);
     int pending = c->npods == 0 ? 1 : 0;
     int64_t sts_replicas = c->spec.replicas;
     if (primary && primary->probed && primary->info.is_primary) {
@@ -622,7 +828,8 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
             ready++;
     struct status_facts f = {.generation = generation, .replicas = c->spec.replicas,
                              .pods = (int64_t)c->npods, .ready = ready, .selector = selector,
-                             .primary = primary ? primary->name : NULL};
+                             .primary = primary ? primary->name : NULL,
+                             .blocked_message = c->blocked[0] ? c->blocked : NULL};
     write_status(c, &f);
     res = pending > 0 || ready < c->spec.replicas ? requeue(REQUEUE_WAITING_MS) : requeue(RESYNC_MS);
     if (res.after_ms == REQUEUE_WAITING_MS) {

@@ -7,6 +7,8 @@
 
 #include "informer.h"
 #include "kube_client.h"
+#include "monitor.h"
+#include "prober.h"
 
 #include <stdint.h>
 
@@ -26,6 +28,8 @@ struct reconcile_env {
     const char *pdb_api_version; /* "policy/v1" or "policy/v1beta1" */
     const char *pdb_path;        /* "/apis/policy/v1" or "/apis/policy/v1beta1" */
     long valkey_timeout_ms;      /* bound of each command to a pod's server */
+    struct monitor *monitor;     /* says when a primary is down (may be NULL) */
+    struct prober *prober;       /* the worker's own, for probing a cluster's pods at once */
     unsigned long writes;        /* write calls made (a counter for tests and metrics) */
 };
 

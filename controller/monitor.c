@@ -1,0 +1,291 @@
+/* monitor.c — see monitor.h. */
+#include "monitor.h"
+#include "backoff.h"
+#include "cluster_password.h"
+#include "desired.h"
+#include "log.h"
+#include "metrics.h"
+#include "prober.h"
+#include "sdown.h"
+#include "vkc_defaults.h"
+#include "vkc_spec.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define REFRESH_MS 500
+#define PROBE_TIMEOUT_MAX_MS 500
+
+struct watched {
+    bool used, seen;
+    char key[256];
+    char ns[128], name[128];
+    char primary[128], host[PROBER_HOST_MAX];
+    char password[CLUSTER_PASSWORD_MAX];
+    long interval_ms;
+    int threshold;
+    int64_t next_ms;
+    struct sdown sd;
+    bool down;
+    char why[160];
+};
+
+struct monitor {
+    struct informer *clusters, *pods, *secrets;
+    monitor_down_fn on_down;
+    void *ctx;
+    pthread_t thread;
+    volatile int stop;
+    pthread_mutex_t lock;
+    struct watched w[MONITOR_CLUSTERS_MAX];
+    struct prober *prober;
+    metrics_series *latency;
+};
+
+static struct watched *find(struct monitor *m, const char *key, bool make)
+{
+    struct watched *free_slot = NULL;
+    for (size_t i = 0; i < MONITOR_CLUSTERS_MAX; i++) {
+        if (m->w[i].used && strcmp(m->w[i].key, key) == 0)
+            return &m->w[i];
+        if (!m->w[i].used && !free_slot)
+            free_slot = &m->w[i];
+    }
+    if (!make || !free_slot)
+        return NULL;
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->used = true;
+    snprintf(free_slot->key, sizeof(free_slot->key), "%s", key);
+    return free_slot;
+}
+
+/* Brings the table up to date with the caches: which clusters, which primary, how often. */
+static void refresh(struct monitor *m)
+{
+    json_t *list = informer_list(m->clusters, NULL, NULL, NULL);
+    size_t i;
+    const json_t *vkc;
+
+    pthread_mutex_lock(&m->lock);
+    for (size_t k = 0; k < MONITOR_CLUSTERS_MAX; k++)
+        m->w[k].seen = false;
+    json_array_foreach(list, i, vkc)
+    {
+        const json_t *md = json_object_get(vkc, "metadata");
+        const char *ns = json_string_value(json_object_get(md, "namespace"));
+        const char *name = json_string_value(json_object_get(md, "name"));
+        if (!ns || !name || json_object_get(md, "deletionTimestamp"))
+            continue;
+        json_t *copy = json_deep_copy(vkc);
+        struct vkc_spec spec;
+        ferr_list *errs = calloc(1, sizeof(*errs));
+        bool ok = copy && errs && vkc_default(copy, NULL) >= 0;
+        if (ok) {
+            ferr_init(errs);
+            ok = vkc_spec_parse(json_object_get(copy, "spec"), &spec, errs) == 0 && spec.failover_enabled;
+        }
+        char key[256];
+        snprintf(key, sizeof(key), "%s/%s", ns, name);
+        /* The labelled primary of this cluster. */
+        const char *primary = NULL, *ip = NULL;
+        json_t *pods = ok ? informer_list(m->pods, ns, DESIRED_ROLE_LABEL, DESIRED_ROLE_PRIMARY) : NULL;
+        size_t j;
+        const json_t *pod;
+        json_array_foreach(pods, j, pod)
+        {
+            const json_t *pmd = json_object_get(pod, "metadata");
+            const char *inst = json_string_value(json_object_get(json_object_get(pmd, "labels"), "app.kubernetes.io/instance"));
+            if (inst && strcmp(inst, name) == 0 && !json_object_get(pmd, "deletionTimestamp")) {
+                primary = json_string_value(json_object_get(pmd, "name"));
+                ip = json_string_value(json_object_get(json_object_get(pod, "status"), "podIP"));
+            }
+        }
+        struct watched *w = ok && primary && ip ? find(m, key, true) : NULL;
+        if (w) {
+            w->seen = true;
+            snprintf(w->ns, sizeof(w->ns), "%s", ns);
+            snprintf(w->name, sizeof(w->name), "%s", name);
+            if (strcmp(w->primary, primary) != 0 || strcmp(w->host, ip) != 0) {
+                /* A new primary (or it moved): watch it from a clean start. */
+                snprintf(w->primary, sizeof(w->primary), "%s", primary);
+                snprintf(w->host, sizeof(w->host), "%s", ip);
+                sdown_init(&w->sd, (int)spec.failure_threshold);
+                w->down = false;
+                w->why[0] = '\0';
+            }
+            w->interval_ms = (long)spec.probe_interval_ms;
+            w->threshold = (int)spec.failure_threshold;
+            w->sd.threshold = w->threshold;
+            struct desired_names dn;
+            desired_names_of(name, &spec, &dn);
+            if (spec.auth_enabled)
+                cluster_password(m->secrets, NULL, ns, dn.auth_secret, w->password, sizeof(w->password));
+            else
+                w->password[0] = '\0';
+            if (spec.auth_enabled && !w->password[0])
+                w->seen = false; /* the password is not known yet: probing would only fail */
+        }
+        json_decref(pods);
+        json_decref(copy);
+        free(errs);
+    }
+    for (size_t k = 0; k < MONITOR_CLUSTERS_MAX; k++)
+        if (m->w[k].used && !m->w[k].seen)
+            m->w[k].used = false;
+    pthread_mutex_unlock(&m->lock);
+    json_decref(list);
+}
+
+static void *monitor_main(void *arg)
+{
+    struct monitor *m = arg;
+    static struct probe_target targets[MONITOR_CLUSTERS_MAX];
+    static struct probe_result results[MONITOR_CLUSTERS_MAX];
+    static size_t slot[MONITOR_CLUSTERS_MAX];
+    int64_t next_refresh = 0;
+
+    while (!m->stop) {
+        int64_t now = clock_now_ms();
+        if (now >= next_refresh) {
+            refresh(m);
+            next_refresh = now + REFRESH_MS;
+        }
+        /* Every cluster whose probe is due, in one round. */
+        size_t n = 0;
+        long timeout = PROBE_TIMEOUT_MAX_MS;
+        pthread_mutex_lock(&m->lock);
+        for (size_t i = 0; i < MONITOR_CLUSTERS_MAX; i++) {
+            struct watched *w = &m->w[i];
+            if (!w->used || w->down || now < w->next_ms)
+                continue;
+            struct probe_target *t = &targets[n];
+            snprintf(t->key, sizeof(t->key), "%s/%s", w->key, w->primary);
+            snprintf(t->host, sizeof(t->host), "%s", w->host);
+            t->port = DESIRED_PORT;
+            snprintf(t->password, sizeof(t->password), "%s", w->password);
+            if (w->interval_ms < timeout)
+                timeout = w->interval_ms;
+            w->next_ms = now + w->interval_ms;
+            slot[n++] = i;
+        }
+        pthread_mutex_unlock(&m->lock);
+        if (n == 0) {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        prober_round(m->prober, targets, n, timeout, results);
+
+        char down_keys[8][256];
+        size_t ndown = 0;
+        pthread_mutex_lock(&m->lock);
+        for (size_t k = 0; k < n; k++) {
+            struct watched *w = &m->w[slot[k]];
+            char key[PROBER_KEY_MAX];
+            snprintf(key, sizeof(key), "%s/%s", w->key, w->primary);
+            if (!w->used || strcmp(key, targets[k].key) != 0)
+                continue; /* the table changed meanwhile */
+            const struct probe_result *r = &results[k];
+            if (r->ok)
+                metrics_observe(m->latency, r->latency_ms / 1000.0);
+            bool ok = r->ok && r->info.is_primary;
+            enum sdown_state st = sdown_observe(&w->sd, ok, r->ok ? r->info.run_id : NULL,
+                                                r->ok ? r->info.repl_offset : -1);
+            if (st == SDOWN_DOWN && !w->down) {
+                w->down = true;
+                if (w->sd.restarted)
+                    snprintf(w->why, sizeof(w->why), "restarted (its run_id changed or its offset went back)");
+                else if (r->ok)
+                    snprintf(w->why, sizeof(w->why), "%d probes found it is not a primary", w->threshold);
+                else
+                    snprintf(w->why, sizeof(w->why), "%d probes failed: %.100s", w->threshold, r->err);
+                log_write(LOG_WARN, "primary is down (SDOWN)", "valkeycluster", w->key, "pod", w->primary,
+                          "why", w->why, NULL);
+                if (ndown < 8)
+                    snprintf(down_keys[ndown++], sizeof(down_keys[0]), "%s", w->key);
+            }
+        }
+        pthread_mutex_unlock(&m->lock);
+        for (size_t k = 0; k < ndown; k++)
+            m->on_down(m->ctx, down_keys[k]);
+    }
+    return NULL;
+}
+
+struct monitor *monitor_start(struct informer *clusters, struct informer *pods, struct informer *secrets,
+                              monitor_down_fn on_down, void *ctx, char *err, size_t errlen)
+{
+    static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5};
+    struct monitor *m = calloc(1, sizeof(*m));
+    if (!m || !(m->prober = prober_new())) {
+        free(m);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    m->clusters = clusters;
+    m->pods = pods;
+    m->secrets = secrets;
+    m->on_down = on_down;
+    m->ctx = ctx;
+    m->latency = metrics_histogram("gungnir_failover_probe_duration_seconds",
+                                   "Time a probe of a primary took (PING, INFO server, INFO replication).", NULL,
+                                   bounds, sizeof(bounds) / sizeof(bounds[0]));
+    pthread_mutex_init(&m->lock, NULL);
+    if (pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
+        snprintf(err, errlen, "cannot start the monitor thread");
+        prober_free(m->prober);
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void monitor_stop(struct monitor *m)
+{
+    if (!m)
+        return;
+    m->stop = 1;
+    pthread_join(m->thread, NULL);
+    prober_free(m->prober);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+bool monitor_primary_down(struct monitor *m, const char *ns, const char *name, const char *primary,
+                          char *why, size_t whylen)
+{
+    char key[256];
+    bool down = false;
+    if (!m)
+        return false;
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    pthread_mutex_lock(&m->lock);
+    struct watched *w = find(m, key, false);
+    if (w && w->down && strcmp(w->primary, primary) == 0) {
+        down = true;
+        if (why)
+            snprintf(why, whylen, "%s", w->why);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return down;
+}
+
+void monitor_reset(struct monitor *m, const char *ns, const char *name)
+{
+    char key[256];
+    if (!m)
+        return;
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    pthread_mutex_lock(&m->lock);
+    struct watched *w = find(m, key, false);
+    if (w) {
+        w->primary[0] = '\0';
+        w->host[0] = '\0';
+        w->down = false;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
