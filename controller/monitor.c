@@ -282,10 +282,7 @@ void monitor_reset(struct monitor *m, const char *ns, const char *name)
     snprintf(key, sizeof(key), "%s/%s", ns, name);
     pthread_mutex_lock(&m->lock);
     struct watched *w = find(m, key, false);
-    if (w) {
-        w->primary[0] = '\0';
-        w->host[0] = '\0';
-        w->down = false;
-    }
+    if (w)
+        w->used = false; /* the next refresh watches the new primary from a clean start */
     pthread_mutex_unlock(&m->lock);
 }

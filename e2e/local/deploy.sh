@@ -57,9 +57,13 @@ certs="$STATE_DIR/webhook-certs"
 [ -s "$certs/tls.crt" ] || bash certs/make-dev-certs.sh "$certs" >/dev/null
 mkdir -p "$STATE_DIR/logs"
 
+# The agent must use the bridge and /24 that up.sh made (GUNGNIR_BRIDGE / GUNGNIR_POD_PREFIX).
+pod_prefix=${GUNGNIR_POD_CIDR:-10.250.0.0/24}
+pod_prefix=${pod_prefix%.0/24}
 if [ -z "$(running gungnir-nodeagent)" ]; then
   "$build/e2e/nodeagent/gungnir-nodeagent" --server "$GUNGNIR_APISERVER_URL" --token "$GUNGNIR_ADMIN_TOKEN" \
-    --ca-file "$GUNGNIR_CA_CRT" --state-dir "$STATE_DIR/nodeagent" >>"$STATE_DIR/logs/nodeagent.log" 2>&1 &
+    --ca-file "$GUNGNIR_CA_CRT" --state-dir "$STATE_DIR/nodeagent" \
+    --bridge "${GUNGNIR_BRIDGE:-gungnir0}" --pod-cidr-prefix "$pod_prefix" >>"$STATE_DIR/logs/nodeagent.log" 2>&1 &
   echo "gungnir-nodeagent $!" >>"$STATE_DIR/pids"
   say "node agent started (pid $!, log $STATE_DIR/logs/nodeagent.log)"
 fi
