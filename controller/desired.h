@@ -18,6 +18,7 @@
 #define DESIRED_ROLE_PRIMARY "primary"
 #define DESIRED_ROLE_REPLICA "replica"
 #define DESIRED_PASSWORD_KEY "password"
+#define DESIRED_SWITCHOVER_ANNOTATION "gungnir.dev/switchover-to" /* on the ValkeyCluster: <pod> */
 #define DESIRED_NAME_MAX 64
 
 /* The names of everything a cluster owns, derived from its name. */

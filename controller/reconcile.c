@@ -423,10 +423,12 @@ static int attach_replicas(struct cluster_ctx *c, const struct pod_view *primary
 
 /* Moves the primary to a pod that survives a scale-down to `replicas` (FAILOVER TO: writes pause
  * until the target has caught up, so no acknowledged write is lost). Returns 0 when done. */
-static int switchover_for_scale_down(struct cluster_ctx *c, struct pod_view *primary)
+/* Moves the primary role to target with FAILOVER TO (writes pause until the target has caught
+ * up, so no acknowledged write is lost), then moves the labels. why is for the Event. Returns
+ * 0 when done. */
+static int switchover_to(struct cluster_ctx *c, struct pod_view *primary, struct pod_view *target, const char *why)
 {
-    struct pod_view *target = best_candidate(c, primary, (long)c->spec.replicas);
-    if (!target || target->info.is_primary)
+    if (!target || target == primary || !target->probed || target->info.is_primary)
         return -1;
     struct valkey_node *n = connect_pod(c, primary);
     if (!n)
@@ -447,8 +449,8 @@ static int switchover_for_scale_down(struct cluster_ctx *c, struct pod_view *pri
             /* The old primary's label goes first: never two pods labelled primary. */
             if (label_pod(c, primary, DESIRED_ROLE_REPLICA) != 0 || label_pod(c, target, DESIRED_ROLE_PRIMARY) != 0)
                 return -1;
-            emit_event(c, "Normal", "Switchover", "primary moved from %s to %s before scaling down to %lld",
-                       primary->name, target->name, (long long)c->spec.replicas);
+            emit_event(c, "Normal", "Switchover", "primary moved from %s to %s %s", primary->name, target->name, why);
+            monitor_reset(c->env->monitor, c->ns, c->name);
             return 0;
         }
         struct timespec ts = {0, 100 * 1000000L};
@@ -472,6 +474,35 @@ static struct pod_view *pod_named(struct cluster_ctx *c, const char *name)
         if (strcmp(c->pods[i].name, name) == 0)
             return &c->pods[i];
     return NULL;
+}
+
+/* A user asks for a switchover with the annotation gungnir.dev/switchover-to=<pod>. It is done
+ * once (then the annotation is removed); while the pod cannot take over, the request waits and
+ * says so in the log. Returns 1 while the request is pending. */
+static int requested_switchover(struct cluster_ctx *c, struct pod_view **primary)
+{
+    const json_t *ann = json_object_get(json_object_get(c->vkc, "metadata"), "annotations");
+    const char *want = json_string_value(json_object_get(ann, DESIRED_SWITCHOVER_ANNOTATION));
+    if (!want)
+        return 0;
+    struct pod_view *target = pod_named(c, want);
+    if (!(target && target == *primary)) {
+        if (!target || !target->probed || target->info.is_primary || target->ordinal >= c->spec.replicas) {
+            log_write(LOG_WARN, "requested switchover waits: the pod is not a reachable replica", "valkeycluster",
+                      c->name, "pod", want, NULL);
+            return 1;
+        }
+        if (switchover_to(c, *primary, target, "as requested by the gungnir.dev/switchover-to annotation") != 0)
+            return 1;
+        *primary = labelled_primary(c);
+    }
+    char path[PATH_LEN];
+    snprintf(path, sizeof(path), "/apis/%s/%s/namespaces/%s/valkeyclusters/%s", VKC_GROUP, VKC_VERSION, c->ns, c->name);
+    json_t *patch = json_pack("{s:{s:{s:n}}}", "metadata", "annotations", DESIRED_SWITCHOVER_ANNOTATION);
+    c->env->writes++;
+    kube_send_json(c->env->client, "PATCH", path, "application/merge-patch+json", patch, NULL);
+    json_decref(patch);
+    return 0;
 }
 
 /* PATCH of the status subresource (a merge patch; patch is stolen). With rv, the write only
@@ -786,6 +817,7 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
     int64_t sts_replicas = c->spec.replicas;
     if (primary && primary->probed && primary->info.is_primary) {
         pending += attach_replicas(c, primary);
+        pending += requested_switchover(c, &primary);
         if (primary->ordinal >= c->spec.replicas) {
             /* Scaling down past the primary: keep the pods until it has moved. */
             json_t *sts = informer_get(env->statefulsets, ns, name);
@@ -794,7 +826,9 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
             if (current > sts_replicas)
                 sts_replicas = current;
             pending++;
-            if (switchover_for_scale_down(c, primary) == 0)
+            char because[96];
+            snprintf(because, sizeof(because), "before scaling down to %lld", (long long)c->spec.replicas);
+            if (switchover_to(c, primary, best_candidate(c, primary, (long)c->spec.replicas), because) == 0)
                 primary = labelled_primary(c);
         }
     } else if (c->npods > 0) {
