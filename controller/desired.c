@@ -304,11 +304,13 @@ json_t *desired_statefulset(const struct desired_input *in)
             json_decref(affinity);
     }
 
+    /* OnDelete: the controller rolls the pods itself, replicas first and the primary last after a
+     * switchover, so an upgrade never costs an unplanned failover. */
     json_t *sts = object_head(in, "apps/v1", "StatefulSet", n.statefulset);
     json_t *spec = json_pack("{s:i, s:s, s:s, s:{s:o}, s:{s:s}, s:{s:{s:o, s:o}, s:o}}",
                              "replicas", (int)s->replicas, "serviceName", n.headless,
                              "podManagementPolicy", "Parallel", "selector", "matchLabels",
-                             selector_labels(in->name), "updateStrategy", "type", "RollingUpdate",
+                             selector_labels(in->name), "updateStrategy", "type", "OnDelete",
                              "template", "metadata", "labels", pod_labels, "annotations",
                              pod_annotations, "spec", pod_spec);
     if (!sts || !spec) {

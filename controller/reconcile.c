@@ -32,6 +32,7 @@ struct pod_view {
     const char *name;
     const char *ip;
     const char *role; /* the gungnir.dev/role label or NULL */
+    const char *revision; /* the controller-revision-hash label (the template it runs) */
     long ordinal;
     bool ready;
     bool deleting;
@@ -274,6 +275,7 @@ static void load_pods(struct cluster_ctx *c, json_t *list)
         p->ordinal = strtol(dash + 1, NULL, 10);
         p->ip = str_at(json_object_get(pod, "status"), "podIP", NULL);
         p->role = str_at(json_object_get(md, "labels"), DESIRED_ROLE_LABEL, NULL);
+        p->revision = str_at(json_object_get(md, "labels"), "controller-revision-hash", NULL);
         p->ready = pod_is_ready(pod);
         p->deleting = json_object_get(md, "deletionTimestamp") != NULL;
     }
@@ -675,6 +677,56 @@ static void fence_old_primary(struct cluster_ctx *c, const struct pod_view *prim
                    old->name);
 }
 
+/* ---- rolling update ---------------------------------------------------------------------- */
+
+/* Rolls pods onto the StatefulSet's update revision one at a time, once every pod is ready:
+ * replicas first (highest ordinal first), then the primary after a switchover to an updated
+ * replica. Returns 1 while a pod is being rolled (the cluster is not settled), else 0. */
+static int roll_pods(struct cluster_ctx *c, struct pod_view *primary, const char *update_revision)
+{
+    char path[PATH_LEN];
+    if (!update_revision || !primary)
+        return 0;
+    for (size_t i = 0; i < c->npods; i++)
+        if (c->pods[i].deleting || !c->pods[i].ready || !c->pods[i].probed)
+            return 1; /* one at a time: wait for the last one to be back */
+    struct pod_view *victim = NULL;
+    for (size_t i = c->npods; i-- > 0 && !victim;) {
+        struct pod_view *p = &c->pods[i];
+        if (p != primary && p->revision && strcmp(p->revision, update_revision) != 0)
+            victim = p;
+    }
+    if (!victim && primary->revision && strcmp(primary->revision, update_revision) != 0) {
+        /* Only the primary is left on the old template: move the role first. */
+        struct failover_candidate cands[PODS_MAX];
+        struct pod_view *map[PODS_MAX];
+        size_t n = 0;
+        for (size_t i = 0; i < c->npods; i++) {
+            struct pod_view *p = &c->pods[i];
+            if (p == primary || p->ordinal >= c->spec.replicas)
+                continue;
+            cands[n] = (struct failover_candidate){.name = p->name,
+                                                   .priority = vkc_spec_pod_priority(&c->spec, p->ordinal),
+                                                   .reachable = p->probed, .is_replica = !p->info.is_primary,
+                                                   .offset = p->info.repl_offset};
+            map[n++] = p;
+        }
+        int pick = failover_select(cands, n, 0, -1, NULL, 0);
+        if (pick < 0 || switchover_to(c, primary, map[pick], "for a rolling update") != 0)
+            return 1;
+        return 1; /* the old primary is now a replica on the old template: rolled next time */
+    }
+    if (!victim)
+        return 0;
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", c->ns, victim->name);
+    c->env->writes++;
+    long code = kube_request(c->env->client, "DELETE", path, NULL, NULL, 0, NULL);
+    if (code >= 200 && code < 300)
+        emit_event(c, "Normal", "RollingUpdate", "restarting pod %s on the new template (revision %s)", victim->name,
+                   update_revision);
+    return 1;
+}
+
 /* ---- status ---------------------------------------------------------------------------- */
 
 static void write_status(struct cluster_ctx *c, const struct status_facts *f)
@@ -841,6 +893,10 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
     snprintf(coll, sizeof(coll), "/apis/apps/v1/namespaces/%s/statefulsets", ns);
     json_t *old_sts = informer_get(env->statefulsets, ns, name);
     int64_t old_replicas = old_sts ? json_integer_value(json_object_get(json_object_get(old_sts, "spec"), "replicas")) : 0;
+    char update_revision[128] = "";
+    const char *ur = str_at(json_object_get(old_sts, "status"), "updateRevision", NULL);
+    if (ur)
+        snprintf(update_revision, sizeof(update_revision), "%s", ur);
     json_decref(old_sts);
     rc = ensure(c, env->statefulsets, coll, desired_statefulset(&in), &sts_created, err, sizeof(err));
     if (rc != 0) {
@@ -850,6 +906,8 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
         res = failed("%s", err);
         goto out;
     }
+    if (!sts_created && pending == 0 && update_revision[0])
+        pending += roll_pods(c, primary, update_revision);
     if (sts_created)
         emit_event(c, "Normal", "Created", "created StatefulSet %s with %lld pods", name, (long long)sts_replicas);
     else if (old_replicas && old_replicas != sts_replicas)
