@@ -23,6 +23,7 @@ struct conn {
     int expect;      /* replies still to come */
     bool pong, failed, done;
     bool written;    /* every queued command has been written */
+    double ended_ms; /* when this target's round ended (answered or failed) */
     size_t text_len;
     char *text;      /* INFO server + INFO replication, INFO_TEXT_MAX bytes */
     char err[128];
@@ -93,6 +94,7 @@ static void fail(struct conn *c, const char *what)
     if (c->failed || c->done)
         return;
     c->failed = true;
+    c->ended_ms = now_ms();
     snprintf(c->err, sizeof(c->err), "%s", what);
     conn_close(c); /* late replies would be out of step with the next round */
 }
@@ -172,8 +174,10 @@ static void take_replies(struct conn *c)
         freeReplyObject(reply);
         c->expect--;
     }
-    if (c->expect == 0 && !c->failed)
+    if (c->expect == 0 && !c->failed) {
         c->done = true;
+        c->ended_ms = now_ms();
+    }
 }
 
 static void on_writable(struct conn *c)
@@ -267,7 +271,6 @@ void prober_round(struct prober *p, const struct probe_target *targets, size_t n
         }
     }
 
-    double t1 = now_ms();
     for (size_t i = 0; i < n; i++) {
         struct conn *c = round[i];
         if (!c)
@@ -277,7 +280,7 @@ void prober_round(struct prober *p, const struct probe_target *targets, size_t n
         if (c->done && (!c->pong || valkey_info_parse(c->text, c->text_len, &out[i].info) != 0))
             fail(c, c->pong ? "INFO could not be parsed" : "no PONG");
         out[i].ok = c->done && !c->failed;
-        out[i].latency_ms = t1 - t0;
+        out[i].latency_ms = c->ended_ms - t0;
         if (!out[i].ok)
             snprintf(out[i].err, sizeof(out[i].err), "%s", c->err);
     }
