@@ -569,6 +569,14 @@ static void hook_finish(void *ctx, long long epoch, const char *from, const char
     if (patch_status(f->c, st, NULL) >= 300)
         log_write(LOG_WARN, "cannot write the failover's end to status", "valkeycluster", f->c->name, "error",
                   kube_client_errstr(f->c->env->client), NULL);
+    if (ok) {
+        char labels[320];
+        snprintf(labels, sizeof(labels), "namespace=\"%s\",valkeycluster=\"%s\"", f->c->ns, f->c->name);
+        metrics_set(metrics_gauge("gungnir_failover_last_duration_seconds",
+                                  "How long the last failover of a ValkeyCluster took, from its start to the new primary.",
+                                  labels),
+                    (double)ms / 1000.0);
+    }
     if (ok)
         emit_event(f->c, "Warning", "FailoverCompleted", "primary %s was down (%s); promoted %s in %ld ms (epoch %lld)",
                    from[0] ? from : "(gone)", f->reason, to, ms, epoch);
@@ -750,6 +758,24 @@ static void write_status(struct cluster_ctx *c, const struct status_facts *f)
     json_decref(patch);
 }
 
+/* gungnir_valkeycluster_pods{namespace,valkeycluster,role}: pods by role label. */
+static void publish_roles(struct cluster_ctx *c)
+{
+    static const char *const roles[] = {DESIRED_ROLE_PRIMARY, DESIRED_ROLE_REPLICA, "none"};
+    int counts[3] = {0, 0, 0};
+    for (size_t i = 0; i < c->npods; i++) {
+        const char *r = c->pods[i].role;
+        counts[!r ? 2 : strcmp(r, DESIRED_ROLE_PRIMARY) == 0 ? 0 : 1]++;
+    }
+    for (int k = 0; k < 3; k++) {
+        char labels[320];
+        snprintf(labels, sizeof(labels), "namespace=\"%s\",valkeycluster=\"%s\",role=\"%s\"", c->ns, c->name, roles[k]);
+        metrics_set(metrics_gauge("gungnir_valkeycluster_pods", "Pods of a ValkeyCluster by their gungnir.dev/role label.",
+                                  labels),
+                    counts[k]);
+    }
+}
+
 /* ---- the reconcile --------------------------------------------------------------------- */
 
 struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char *ns, const char *name)
@@ -923,6 +949,7 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
                              .primary = primary ? primary->name : NULL,
                              .blocked_message = c->blocked[0] ? c->blocked : NULL};
     write_status(c, &f);
+    publish_roles(c);
     res = pending > 0 || ready < c->spec.replicas ? requeue(REQUEUE_WAITING_MS) : requeue(RESYNC_MS);
     if (res.after_ms == REQUEUE_WAITING_MS) {
         char detail[64];

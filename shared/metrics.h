@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRICS_MAX_SERIES 128
+#define METRICS_MAX_SERIES 1024
 #define METRICS_MAX_BUCKETS 16
 
 typedef struct metrics_series metrics_series; /* opaque; lives as long as the process */
