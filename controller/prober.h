@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PROBER_KEY_MAX 160
+#define PROBER_KEY_MAX 400
 #define PROBER_HOST_MAX 64
 #define PROBER_PASSWORD_MAX 256
 #define PROBER_TARGETS_MAX 1024
