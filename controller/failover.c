@@ -68,16 +68,23 @@ int failover_run(const struct failover_plan *p, char *err, size_t errlen)
         return -1;
     }
     log_write(LOG_INFO, "failover: promoting", "from", from, "to", cand->name, NULL);
-    if (p->old_primary >= 0 && h && h->set_role)
-        h->set_role(p->ctx, from, NULL); /* clients leave the old primary first */
+    /* Clients leave the old primary first; if its label cannot be removed, promoting would
+     * leave two pods labelled primary: stop. */
+    if (p->old_primary >= 0 && h && h->set_role && h->set_role(p->ctx, from, NULL) != 0) {
+        snprintf(err, errlen, "the old primary's role label could not be removed");
+        if (h->finish)
+            h->finish(p->ctx, p->epoch, from, cand->name, elapsed_ms(&t0), false, err);
+        return -1;
+    }
     if (replicaof(p, cand, NULL, 0, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "REPLICAOF NO ONE failed: %s", why);
         if (h && h->finish)
             h->finish(p->ctx, p->epoch, from, cand->name, elapsed_ms(&t0), false, err);
         return -1;
     }
-    if (h && h->set_role)
-        h->set_role(p->ctx, cand->name, "primary");
+    if (h && h->set_role && h->set_role(p->ctx, cand->name, "primary") != 0)
+        log_write(LOG_WARN, "failover: the new primary's label is not set yet; the next reconcile sets it",
+                  "pod", cand->name, NULL);
     long promoted_ms = elapsed_ms(&t0);
 
     /* Repoint the others; one that fails is retried by the next reconcile (it stays without a

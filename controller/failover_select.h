@@ -21,7 +21,7 @@ struct failover_candidate {
 
 /* Returns the index of the replica to promote, or -1 when none is eligible; then why (if not
  * NULL) says why in words ("no reachable replica", "every reachable replica has priority 0",
- * "every replica is more than N bytes behind"). reference_offset is the offset the lag is
+ * "every promotable replica is more than N bytes behind (spec.failover.maxLagBytes)"). reference_offset is the offset the lag is
  * measured from (the old primary's last known offset, or -1 to use the highest candidate's). */
 int failover_select(const struct failover_candidate *c, size_t n, long long max_lag_bytes,
                     long long reference_offset, char *why, size_t whylen);

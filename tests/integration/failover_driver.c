@@ -135,6 +135,7 @@ int main(int argc, char **argv)
     bool writes = false;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN); /* a write to a dead server is an error, not the end */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--node") == 0 && v && parse_node(v) == 0) i++;
