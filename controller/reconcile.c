@@ -629,8 +629,17 @@ static struct pod_view *run_failover(struct cluster_ctx *c, struct pod_view *old
 
     if (promoted < 0) {
         snprintf(why, sizeof(why), "primary %s is down (%s) and %s", old ? old->name : "(gone)", reason, err);
-        log_write(LOG_ERROR, "failover impossible", "valkeycluster", c->name, "why", why, NULL);
         snprintf(c->blocked, sizeof(c->blocked), "%s", why);
+        /* Clients must not be sent to a server that cannot take writes: the old primary loses
+         * its label (it gets a role back once it serves again, or a replica is promoted). */
+        if (old && !(old->probed && old->info.is_primary))
+            label_pod(c, old, NULL);
+        /* Said once, when it starts; the Degraded condition keeps saying it. */
+        const char *phase = str_at(json_object_get(c->vkc, "status"), "phase", NULL);
+        if (!phase || strcmp(phase, "Degraded") != 0) {
+            log_write(LOG_ERROR, "failover impossible", "valkeycluster", c->name, "why", why, NULL);
+            emit_event(c, "Warning", "FailoverImpossible", "%s", why);
+        }
         return NULL;
     }
     metrics_inc(failovers_metric(metric_reason));
@@ -650,6 +659,17 @@ static void resume_failover(struct cluster_ctx *c)
     const json_t *fo = json_object_get(json_object_get(c->vkc, "status"), "failover");
     if (!json_is_true(json_object_get(fo, "inProgress")))
         return;
+    /* The cache may not have seen this controller's own end of the attempt yet: ask the API
+     * server before touching anything. */
+    char path[PATH_LEN];
+    json_t *live = NULL;
+    snprintf(path, sizeof(path), "/apis/%s/%s/namespaces/%s/valkeyclusters/%s", VKC_GROUP, VKC_VERSION, c->ns, c->name);
+    if (kube_get(c->env->client, path, &live) != 200 ||
+        !json_is_true(json_object_get(json_object_get(json_object_get(live, "status"), "failover"), "inProgress"))) {
+        json_decref(live);
+        return;
+    }
+    json_decref(live);
     long long epoch = (long long)json_integer_value(json_object_get(fo, "epoch"));
     const char *cand = str_at(fo, "candidate", NULL);
     const char *from = str_at(fo, "from", NULL);

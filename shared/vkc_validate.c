@@ -270,10 +270,15 @@ static void check_failover(const struct vkc_spec *s, ferr_list *e, struct vkc_wa
         ferr_path_field(sub, sizeof(sub), field, "podOrdinal");
         if (p->ordinal < 0) {
             bad_int(e, sub, p->ordinal, "must be greater than or equal to 0");
-        } else if (s->replicas >= VKC_REPLICAS_MIN && p->ordinal >= s->replicas) {
-            snprintf(detail, sizeof(detail), "must be less than spec.replicas (%lld)", (long long)s->replicas);
+        } else if (p->ordinal >= VKC_REPLICAS_MAX) {
+            snprintf(detail, sizeof(detail), "must be less than %d (the most pods a cluster can have)", VKC_REPLICAS_MAX);
             bad_int(e, sub, p->ordinal, detail);
-        } else if (p->ordinal < VKC_REPLICAS_MAX) {
+        } else {
+            /* A pod the cluster does not have (yet, or after a scale-down, which the scale
+             * subresource may do without this spec being checked): the entry waits. */
+            if (s->replicas >= VKC_REPLICAS_MIN && p->ordinal >= s->replicas)
+                warn(w, "%s: pod ordinal %lld does not exist with spec.replicas %lld; the entry applies once it does",
+                     sub, (long long)p->ordinal, (long long)s->replicas);
             if (seen[p->ordinal]) {
                 json_t *j = json_integer((json_int_t)p->ordinal);
                 ferr_add(e, FERR_DUPLICATE, sub, j, NULL);

@@ -68,8 +68,13 @@ fi
 stray=$(state_dir_pids | tr '\n' ' ')
 [ -z "${stray// /}" ] || stop_pids "stray processes of $STATE_DIR" $stray
 
-# 3. Pod network: every gpod-* namespace, its veth, then the bridge.
-for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NETNS_PREFIX" || true); do
+# 3. Pod network: the namespaces this cluster's node agent made (it records each one in
+#    STATE_DIR/nodeagent/pods/*/netns; other clusters on this machine keep theirs), their veths,
+#    then the bridge.
+for f in "$STATE_DIR"/nodeagent/pods/*/netns; do
+    [ -s "$f" ] || continue
+    ns=$(cat "$f")
+    ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
     "$HERE/netns.sh" del "${ns#"$NETNS_PREFIX"}" >&2 || say "WARNING: could not delete netns $ns"
 done
 # Host-side veths whose peer is gone disappear with it; any gh-* left that is
@@ -91,4 +96,4 @@ rm -f "$STATE_DIR/pids" "$STATE_DIR/env"
 # 5. Prove it.
 left=$(state_dir_pids | tr '\n' ' ')
 [ -z "${left// /}" ] || die "processes of $STATE_DIR still running: $left"
-say "down ($STATE_DIR): no etcd/kube-apiserver/kube-controller-manager of it runs; no ${NETNS_PREFIX}* netns, no bridge $GUNGNIR_BRIDGE"
+say "down ($STATE_DIR): no etcd/kube-apiserver/kube-controller-manager/gungnir of it runs; its pod namespaces and the bridge $GUNGNIR_BRIDGE are gone"

@@ -430,9 +430,12 @@ static void test_failover_priorities(void **state)
                    "{\"podOrdinal\":1,\"priority\":6}]}}",
                    "spec.failover.priorities[1].podOrdinal", FERR_DUPLICATE,
                    "spec.failover.priorities[1].podOrdinal: Duplicate value: 1");
-    /* Ordinal < replicas. */
-    expect_invalid("{\"replicas\":3,\"failover\":{\"priorities\":[{\"podOrdinal\":3,\"priority\":5}]}}",
-                   "spec.failover.priorities[0].podOrdinal", FERR_INVALID, "Invalid value: 3");
+    /* An ordinal the cluster does not have is a warning (a scale-down through the scale
+     * subresource must not make the stored spec invalid); 100 and above can never exist. */
+    expect_valid("{\"replicas\":3,\"failover\":{\"priorities\":[{\"podOrdinal\":3,\"priority\":5}]}}");
+    assert_true(has_warning("pod ordinal 3 does not exist with spec.replicas 3"));
+    expect_invalid("{\"replicas\":3,\"failover\":{\"priorities\":[{\"podOrdinal\":100,\"priority\":5}]}}",
+                   "spec.failover.priorities[0].podOrdinal", FERR_INVALID, "Invalid value: 100");
     expect_invalid("{\"replicas\":3,\"failover\":{\"priorities\":[{\"podOrdinal\":-1,\"priority\":5}]}}",
                    "spec.failover.priorities[0].podOrdinal", FERR_INVALID, NULL);
     /* Priority 0..1000. */
