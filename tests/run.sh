@@ -5,6 +5,7 @@
 #                                ASan + UBSan (LeakSanitizer on), then a bounded fuzz run
 #   FUZZ_SECONDS=N               seconds per fuzz target (default 30; 0 skips fuzzing)
 #   SKIP_ASAN=1                  skip the sanitizer stage (quick local runs only)
+#   SKIP_E2E=1                   skip the end-to-end suites on the local cluster (e2e/local/run.sh)
 #
 # Ends with one line "N passed, M failed" over every stage, and exits non-zero on any failure.
 set -uo pipefail
@@ -67,6 +68,20 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     failed=$((failed + 1))
   fi
   unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+if [ "${SKIP_E2E:-0}" != 1 ]; then
+  note "end-to-end suites on the local cluster (e2e/local/run.sh)"
+  log="$logdir/e2e-local.log"
+  bash e2e/local/run.sh 2>&1 | tee "$log"
+  line=$(grep -E '^e2e-local: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "tests/run.sh: e2e/local/run.sh printed no summary" >&2
+    failed=$((failed + 1))
+  else
+    passed=$((passed + $(sed -E 's/^e2e-local: ([0-9]+) passed.*/\1/' <<<"$line")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+  fi
 fi
 
 if [ "$fuzz_seconds" -gt 0 ]; then

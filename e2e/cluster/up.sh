@@ -269,7 +269,7 @@ wait_for "kube-apiserver /readyz" "$UP_TIMEOUT" \
 # system:kube-controller-manager.
 start kube-controller-manager "$GUNGNIR_KUBE_BIN/kube-controller-manager" \
     --kubeconfig "$STATE_DIR/kube-controller-manager.kubeconfig" \
-    --controllers statefulset,endpoint,endpointslice,garbagecollector,job,namespace,serviceaccount,serviceaccount-token,disruption \
+    --controllers statefulset,endpoint,endpointslice,garbagecollector,job,namespace,serviceaccount,serviceaccount-token,disruption,pvc-protection,pv-protection \
     --use-service-account-credentials=true \
     --service-account-private-key-file "$PKI/sa.key" \
     --root-ca-file "$PKI/ca.crt" \
