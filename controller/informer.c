@@ -187,6 +187,17 @@ static void sleep_ms(struct informer *inf, int64_t ms)
     }
 }
 
+enum informer_next informer_after_watch(long code, bool gone)
+{
+    if (gone || code == 410)
+        return INFORMER_RELIST;
+    if (code == 200)
+        return INFORMER_RESUME;
+    if (code >= 400)
+        return INFORMER_RELIST_LATER;
+    return INFORMER_RETRY_LATER;
+}
+
 static void *informer_main(void *arg)
 {
     struct informer *inf = arg;
@@ -212,20 +223,23 @@ static void *informer_main(void *arg)
         long code = kube_watch(inf->client, path, inf->watch_timeout_s + 30, on_watch_event, &w);
         if (inf->stop)
             break;
-        if (w.gone || code == 410) {
+        switch (informer_after_watch(code, w.gone)) {
+        case INFORMER_RELIST:
             log_write(LOG_INFO, "watch expired (410 Gone); listing again", "informer", inf->name, NULL);
             need_list = true;
-            continue;
-        }
-        if (code == 200) {
-            failures = 0; /* a normal end of the watch: resume from the last version */
-            continue;
-        }
-        log_write(LOG_WARN, "watch failed; retrying", "informer", inf->name, "error",
-                  kube_client_errstr(inf->client), NULL);
-        if (code >= 400)
+            break;
+        case INFORMER_RESUME:
+            failures = 0;
+            break;
+        case INFORMER_RELIST_LATER:
             need_list = true;
-        sleep_ms(inf, backoff_delay_ms(&policy, failures++, &rng));
+            /* fall through */
+        case INFORMER_RETRY_LATER:
+            log_write(LOG_WARN, "watch failed; retrying", "informer", inf->name, "error",
+                      kube_client_errstr(inf->client), NULL);
+            sleep_ms(inf, backoff_delay_ms(&policy, failures++, &rng));
+            break;
+        }
     }
     return NULL;
 }

@@ -49,6 +49,18 @@ json_t *informer_get(struct informer *inf, const char *namespace_, const char *n
 json_t *informer_list(struct informer *inf, const char *namespace_, const char *label_key,
                       const char *label_value);
 
+/* What the informer does after a watch ended (the resume logic, pure for tests). */
+enum informer_next {
+    INFORMER_RESUME,        /* a normal end (200): watch again from the last resourceVersion */
+    INFORMER_RELIST,        /* 410 Gone (as status or as an ERROR event): list again at once */
+    INFORMER_RELIST_LATER,  /* another HTTP error: back off, then list again */
+    INFORMER_RETRY_LATER,   /* a transport failure: back off, then watch from the last version */
+};
+
+/* code is kube_watch's result (an HTTP status, or -1); gone says the stream carried a 410 ERROR
+ * event. */
+enum informer_next informer_after_watch(long code, bool gone);
+
 /* How many list calls the informer has made (1 after a clean start; more after 410s). */
 unsigned long informer_list_count(struct informer *inf);
 
