@@ -87,8 +87,11 @@ no_promotion() {
 stays_for "2. the priority-0 pod $zero is not promoted and no failover is recorded (epoch $epoch1)" 10 no_promotion
 check "2. gungnir logs why (failover impossible ... priority 0)" \
     bash -c "tail -n +$((log0 + 1)) '$STATE_DIR/logs/gungnir.log' | grep 'failover impossible' | grep -m1 'priority 0'"
-if event_reasons "$ns" "$name" | grep -qv '^\(Created\|PrimaryElected\|FailoverCompleted\|Scaled\)$' &&
-    fo_events "$ns" "$name" | grep -qi 'priority 0'; then
+# (Whole outputs first: `cmd | grep -q` under pipefail fails when grep exits before cmd ends.)
+reasons=$(event_reasons "$ns" "$name")
+messages=$(fo_events "$ns" "$name")
+if [ -n "$(grep -v '^\(Created\|PrimaryElected\|FailoverCompleted\|Scaled\)$' <<<"$reasons")" ] &&
+    grep -qi 'priority 0' <<<"$messages"; then
     pass "2. an Event says why"
 else
     fail "2. no Event says that no replica can be promoted (only the log line and the condition do); events: $(event_reasons "$ns" "$name" | sort | uniq -c | tr '\n' ' ')"
