@@ -87,7 +87,7 @@ fi
 if [ "$fuzz_seconds" -gt 0 ]; then
   note "fuzzing (libFuzzer, ${fuzz_seconds}s per target)"
   if CC=clang build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGUNGNIR_FUZZ=ON -DGUNGNIR_TESTS=OFF; then
-    for target in admission quantity valkey_info; do
+    for target in admission quantity kubeconfig valkey_info; do
       work="$logdir/corpus-$target"
       mkdir -p "$work"
       cp "$root/tests/fuzz/corpus/$target/"* "$work/"
