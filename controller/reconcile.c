@@ -12,7 +12,6 @@
 #include "vkc_defaults.h"
 #include "vkc_validate.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -589,8 +588,7 @@ static void hook_finish(void *ctx, long long epoch, const char *from, const char
 static struct pod_view *run_failover(struct cluster_ctx *c, struct pod_view *old, const char *reason,
                                      const char *metric_reason)
 {
-    static struct failover_node nodes[PODS_MAX];
-    static pthread_mutex_t nodes_lock = PTHREAD_MUTEX_INITIALIZER;
+    struct failover_node *nodes = calloc(FAILOVER_NODES_MAX, sizeof(*nodes));
     const json_t *fo = json_object_get(json_object_get(c->vkc, "status"), "failover");
     long long epoch = (long long)json_integer_value(json_object_get(fo, "epoch"));
     struct failover_ctx f = {.c = c, .reason = reason};
@@ -598,15 +596,17 @@ static struct pod_view *run_failover(struct cluster_ctx *c, struct pod_view *old
     char err[256], why[320];
     int old_index = -1;
 
+    if (!nodes) {
+        snprintf(c->blocked, sizeof(c->blocked), "out of memory");
+        return NULL;
+    }
     cluster_status_now(f.now, sizeof(f.now));
-    pthread_mutex_lock(&nodes_lock);
     size_t n = 0;
     for (size_t i = 0; i < c->npods && n < FAILOVER_NODES_MAX; i++) {
         struct pod_view *p = &c->pods[i];
         if (p->deleting && p != old)
             continue;
         struct failover_node *node = &nodes[n];
-        memset(node, 0, sizeof(*node));
         snprintf(node->name, sizeof(node->name), "%s", p->name);
         snprintf(node->host, sizeof(node->host), "%s", p->ip ? p->ip : "");
         node->port = DESIRED_PORT;
@@ -625,7 +625,7 @@ static struct pod_view *run_failover(struct cluster_ctx *c, struct pod_view *old
     char promoted_name[FAILOVER_NAME_MAX] = "";
     if (promoted >= 0)
         snprintf(promoted_name, sizeof(promoted_name), "%s", nodes[promoted].name);
-    pthread_mutex_unlock(&nodes_lock);
+    free(nodes);
 
     if (promoted < 0) {
         snprintf(why, sizeof(why), "primary %s is down (%s) and %s", old ? old->name : "(gone)", reason, err);
