@@ -49,6 +49,7 @@ struct cluster_ctx {
     struct pod_view pods[PODS_MAX];
     size_t npods;
     char blocked[384]; /* why the cluster cannot progress (e.g. no replica to promote) */
+    char down_primary[FAILOVER_NAME_MAX]; /* the primary that is down with no one to replace it */
 };
 
 static struct reconcile_result done(void) { return (struct reconcile_result){.kind = RECONCILE_DONE}; }
@@ -630,6 +631,11 @@ static struct pod_view *run_failover(struct cluster_ctx *c, struct pod_view *old
     if (promoted < 0) {
         snprintf(why, sizeof(why), "primary %s is down (%s) and %s", old ? old->name : "(gone)", reason, err);
         snprintf(c->blocked, sizeof(c->blocked), "%s", why);
+        /* status.primary keeps naming it, so the next reconcile tries again (and stays Degraded)
+         * until a replica can be promoted. */
+        const char *was = old ? old->name : str_at(json_object_get(c->vkc, "status"), "primary", NULL);
+        if (was)
+            snprintf(c->down_primary, sizeof(c->down_primary), "%s", was);
         /* Clients must not be sent to a server that cannot take writes: the old primary loses
          * its label (it gets a role back once it serves again, or a replica is promoted). */
         if (old && !(old->probed && old->info.is_primary))
@@ -901,7 +907,7 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
         primary = NULL;
         metric_reason = NULL;
     } else if (metric_reason && c->spec.failover_enabled) {
-        log_write(LOG_WARN, "primary is down: failing over", "valkeycluster", name, "why", why, NULL);
+        log_write(LOG_DEBUG, "primary is down: failing over", "valkeycluster", name, "why", why, NULL);
         primary = run_failover(c, primary, why, metric_reason);
     } else if (metric_reason) {
         snprintf(c->blocked, sizeof(c->blocked), "the primary is down (%s) and spec.failover.enabled is false", why);
@@ -966,7 +972,7 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
             ready++;
     struct status_facts f = {.generation = generation, .replicas = c->spec.replicas,
                              .pods = (int64_t)c->npods, .ready = ready, .selector = selector,
-                             .primary = primary ? primary->name : NULL,
+                             .primary = primary ? primary->name : (c->down_primary[0] ? c->down_primary : NULL),
                              .blocked_message = c->blocked[0] ? c->blocked : NULL};
     write_status(c, &f);
     publish_roles(c);
