@@ -732,21 +732,8 @@ static int roll_pods(struct cluster_ctx *c, struct pod_view *primary, const char
     }
     if (!victim && primary->revision && strcmp(primary->revision, update_revision) != 0) {
         /* Only the primary is left on the old template: move the role first. */
-        struct failover_candidate cands[PODS_MAX];
-        struct pod_view *map[PODS_MAX];
-        size_t n = 0;
-        for (size_t i = 0; i < c->npods; i++) {
-            struct pod_view *p = &c->pods[i];
-            if (p == primary || p->ordinal >= c->spec.replicas)
-                continue;
-            cands[n] = (struct failover_candidate){.name = p->name,
-                                                   .priority = vkc_spec_pod_priority(&c->spec, p->ordinal),
-                                                   .reachable = p->probed, .is_replica = !p->info.is_primary,
-                                                   .offset = p->info.repl_offset};
-            map[n++] = p;
-        }
-        int pick = failover_select(cands, n, 0, -1, NULL, 0);
-        if (pick < 0 || switchover_to(c, primary, map[pick], "for a rolling update") != 0)
+        struct pod_view *target = best_candidate(c, primary, (long)c->spec.replicas);
+        if (!target || switchover_to(c, primary, target, "for a rolling update") != 0)
             return 1;
         return 1; /* the old primary is now a replica on the old template: rolled next time */
     }
