@@ -26,15 +26,15 @@ int cluster_base64_decode(const char *text, char *buf, size_t size)
     return n;
 }
 
-int cluster_password(struct informer *secrets, struct kube_client *client, const char *namespace_,
+int cluster_password(struct informer *secrets, struct kube_api *api, const char *namespace_,
                      const char *secret_name, char *buf, size_t size)
 {
     json_t *s = informer_get(secrets, namespace_, secret_name);
     buf[0] = '\0';
-    if (!s && client) {
+    if (!s && api) {
         char path[512];
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", namespace_, secret_name);
-        if (kube_get(client, path, &s) != 200) {
+        if (kube_api_get(api, path, &s) != 200) {
             json_decref(s);
             s = NULL;
         }

@@ -4,17 +4,17 @@
 #define GUNGNIR_CLUSTER_PASSWORD_H
 
 #include "informer.h"
-#include "kube_client.h"
+#include "kube_api.h"
 
 #include <stddef.h>
 
 #define CLUSTER_PASSWORD_MAX 256
 
-/* Reads secret_name in namespace_ from the secrets cache, or (when client is not NULL and the
- * cache does not hold it: a user's Secret without our labels) from the API server, and writes
+/* Reads secret_name in namespace_ from the secrets cache, or (when api is not NULL and the
+ * cache does not hold it: a user's Secret without our labels) from the API server through api, and writes
  * the decoded password into buf. Returns 0, or -1 with buf "" (no Secret yet, no key, not
  * base64, or longer than size - 1). */
-int cluster_password(struct informer *secrets, struct kube_client *client, const char *namespace_,
+int cluster_password(struct informer *secrets, struct kube_api *api, const char *namespace_,
                      const char *secret_name, char *buf, size_t size);
 
 /* Decodes standard base64 text into buf (NUL-terminated). Returns the length, or -1. */

@@ -103,8 +103,10 @@ static void *worker_main(void *arg)
     }
     const volatile int *fence = c->leader ? leader_fence(c->leader) : &c->never_fenced;
     kube_client_set_abort_flag(client, fence);
+    struct kube_api api;
+    kube_api_for_client(&api, client);
     struct reconcile_env env = {
-        .client = client, .clusters = c->inf[INF_CLUSTERS], .pods = c->inf[INF_PODS],
+        .api = &api, .clusters = c->inf[INF_CLUSTERS], .pods = c->inf[INF_PODS],
         .statefulsets = c->inf[INF_STATEFULSETS], .services = c->inf[INF_SERVICES],
         .configmaps = c->inf[INF_CONFIGMAPS], .secrets = c->inf[INF_SECRETS], .pdbs = c->inf[INF_PDBS],
         .pdb_api_version = c->pdb_version, .pdb_path = c->pdb_path, .valkey_timeout_ms = 500,
@@ -137,11 +139,11 @@ static void *worker_main(void *arg)
             continue;
         }
         *slash = '\0';
-        unsigned long writes_before = env.writes;
+        unsigned long writes_before = api.writes;
         int64_t t0 = clock_now_ms();
         struct reconcile_result r = reconcile_cluster(&env, ns, slash + 1);
         metrics_observe(m_duration, (double)(clock_now_ms() - t0) / 1000.0);
-        metrics_add(m_writes, env.writes - writes_before);
+        metrics_add(m_writes, api.writes - writes_before);
         metrics_inc(m_reconciles[r.kind == RECONCILE_DONE ? 0 : r.kind == RECONCILE_REQUEUE_AFTER ? 1 : 2]);
         metrics_set(m_queue, (double)workqueue_len(c->queue));
         switch (r.kind) {

@@ -1,0 +1,56 @@
+/* kube_api.h — the one narrow door through which the reconcile steps talk to the API server.
+ *
+ * A kube_api is a table of one call plus a context: the real one forwards to a kube_client
+ * (kube_api_for_client); a test supplies its own (tests/unit/fake_api.h records every call and
+ * answers with canned objects and errors), the C equivalent of controller-runtime's fake
+ * client. The helpers below build the usual requests and count writes.
+ *
+ * Every helper returns the HTTP status code, or -1 on a transport failure; kube_api_errstr
+ * then says why (borrowed, valid until the next call). A 4xx/5xx answer is not -1. */
+#ifndef GUNGNIR_KUBE_API_H
+#define GUNGNIR_KUBE_API_H
+
+#include "kube_client.h"
+
+#include <jansson.h>
+
+/* One request: method, path (with query), content type (NULL: application/json), body
+ * (borrowed, may be NULL). When out is not NULL, *out receives the decoded answer (new
+ * reference, or NULL). Returns the HTTP status or -1. */
+typedef long (*kube_api_call_fn)(void *ctx, const char *method, const char *path,
+                                 const char *content_type, const json_t *body, json_t **out);
+typedef const char *(*kube_api_errstr_fn)(void *ctx);
+
+struct kube_api {
+    kube_api_call_fn call;
+    kube_api_errstr_fn errstr;
+    void *ctx;
+    unsigned long writes; /* write calls made through the helpers (a counter for metrics) */
+};
+
+/* Points api at client (borrowed; it must outlive api). */
+void kube_api_for_client(struct kube_api *api, struct kube_client *client);
+
+/* The last error text (borrowed). */
+const char *kube_api_errstr(struct kube_api *api);
+
+/* GET path; *out (may be NULL) as kube_api_call_fn. Not a write. */
+long kube_api_get(struct kube_api *api, const char *path, json_t **out);
+
+/* Server-side apply of obj (borrowed) as field manager "gungnir" (forced):
+ * PATCH collection/<metadata.name>. */
+long kube_api_apply(struct kube_api *api, const char *collection, const json_t *obj);
+
+/* POST obj (borrowed) to collection. */
+long kube_api_create(struct kube_api *api, const char *collection, const json_t *obj);
+
+/* JSON merge patch (RFC 7386) of the object at path; patch is borrowed. */
+long kube_api_merge_patch(struct kube_api *api, const char *path, const json_t *patch);
+
+/* DELETE of the object at path. */
+long kube_api_delete(struct kube_api *api, const char *path);
+
+/* True for a 2xx code. */
+#define KUBE_API_OK(code) ((code) >= 200 && (code) < 300)
+
+#endif
