@@ -13,7 +13,7 @@ int cluster_apply(struct cluster_ctx *c, const char *collection, const json_t *o
     log_write(LOG_INFO, "applying", "valkeycluster", c->name, "kind", cluster_str_at(obj, "kind", NULL), "name",
               oname, NULL);
     long code = kube_api_apply(c->env->api, collection, obj);
-    if (KUBE_API_OK(code))
+    if (kube_api_ok(code))
         return 0;
     snprintf(err, errlen, "%s", kube_api_errstr(c->env->api));
     return -1;
@@ -29,7 +29,7 @@ int cluster_label_pod(struct cluster_ctx *c, struct pod_view *p, const char *rol
                               role ? json_string(role) : json_null());
     long code = patch ? kube_api_merge_patch(c->env->api, path, patch) : -1;
     json_decref(patch);
-    if (!KUBE_API_OK(code)) {
+    if (!kube_api_ok(code)) {
         log_write(LOG_WARN, "cannot label pod", "pod", p->name, "role", role ? role : "(none)", "error",
                   patch ? kube_api_errstr(c->env->api) : "out of memory", NULL);
         return -1;
@@ -55,7 +55,7 @@ void cluster_event(struct cluster_ctx *c, const char *type, const char *reason, 
                            "type", type, "reason", reason, "message", msg, "firstTimestamp", now,
                            "lastTimestamp", now, "count", 1, "source", "component", "gungnir");
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", c->ns);
-    if (!ev || !KUBE_API_OK(kube_api_create(c->env->api, path, ev)))
+    if (!ev || !kube_api_ok(kube_api_create(c->env->api, path, ev)))
         log_write(LOG_WARN, "cannot record an event", "valkeycluster", c->name, "reason", reason, "error",
                   ev ? kube_api_errstr(c->env->api) : "out of memory", NULL);
     log_write(LOG_INFO, msg, "valkeycluster", c->name, "namespace", c->ns, "reason", reason, NULL);
@@ -88,7 +88,7 @@ int cluster_write_status(struct cluster_ctx *c, const struct status_facts *facts
         json_decref(st);
         return 0;
     }
-    if (!KUBE_API_OK(cluster_patch_status(c, st, NULL))) {
+    if (!kube_api_ok(cluster_patch_status(c, st, NULL))) {
         log_write(LOG_WARN, "cannot write status", "valkeycluster", c->name, "error",
                   kube_api_errstr(c->env->api), NULL);
         return -1;
@@ -111,7 +111,7 @@ int cluster_delete_pod(struct cluster_ctx *c, const struct pod_view *p)
     char path[CLUSTER_PATH_LEN];
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", c->ns, p->name);
     long code = kube_api_delete(c->env->api, path);
-    if (KUBE_API_OK(code))
+    if (kube_api_ok(code))
         return 0;
     log_write(LOG_WARN, "cannot delete pod", "pod", p->name, "error", kube_api_errstr(c->env->api), NULL);
     return -1;
@@ -124,7 +124,7 @@ int cluster_clear_switchover_request(struct cluster_ctx *c)
     json_t *patch = json_pack("{s:{s:{s:n}}}", "metadata", "annotations", DESIRED_SWITCHOVER_ANNOTATION);
     long code = patch ? kube_api_merge_patch(c->env->api, path, patch) : -1;
     json_decref(patch);
-    if (KUBE_API_OK(code))
+    if (kube_api_ok(code))
         return 0;
     log_write(LOG_WARN, "cannot remove the switchover annotation", "valkeycluster", c->name, "error",
               patch ? kube_api_errstr(c->env->api) : "out of memory", NULL);

@@ -38,7 +38,7 @@ static int hook_record(void *ctx, long long epoch, const char *from, const char 
                   f->c->name, NULL);
         return -1;
     }
-    return KUBE_API_OK(code) ? 0 : -1;
+    return kube_api_ok(code) ? 0 : -1;
 }
 
 static int hook_role(void *ctx, const char *pod, const char *role)
@@ -71,7 +71,7 @@ static void hook_finish(void *ctx, long long epoch, const char *from, const char
                                       f->reason, "durationMilliseconds", (json_int_t)ms, "epoch", (json_int_t)epoch));
         json_object_set_new(st, "primary", json_string(to));
     }
-    if (!st || !KUBE_API_OK(cluster_patch_status(f->c, st, NULL)))
+    if (!st || !kube_api_ok(cluster_patch_status(f->c, st, NULL)))
         log_write(LOG_WARN, "cannot write the failover's end to status", "valkeycluster", f->c->name, "error",
                   st ? kube_api_errstr(f->c->env->api) : "out of memory", NULL);
     if (ok) {

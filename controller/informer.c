@@ -23,6 +23,7 @@ struct informer {
 
     struct kube_client *client;
     pthread_t thread;
+    bool threaded; /* false for a cache filled by hand (informer_new_cache) */
     volatile int stop;
 
     pthread_rwlock_t lock;
@@ -269,6 +270,7 @@ struct informer *informer_start(const struct informer_options *opt,
         return NULL;
     }
     kube_client_set_abort_flag(inf->client, &inf->stop);
+    inf->threaded = true;
     if (pthread_create(&inf->thread, NULL, informer_main, inf) != 0) {
         snprintf(err, errlen, "cannot start the %s informer thread", opt->name);
         kube_client_free(inf->client);
@@ -285,7 +287,8 @@ void informer_stop(struct informer *inf)
     if (!inf)
         return;
     inf->stop = 1;
-    pthread_join(inf->thread, NULL);
+    if (inf->threaded)
+        pthread_join(inf->thread, NULL);
     kube_client_free(inf->client);
     json_decref(inf->cache);
     pthread_rwlock_destroy(&inf->lock);
@@ -341,4 +344,25 @@ json_t *informer_list(struct informer *inf, const char *namespace_, const char *
     }
     pthread_rwlock_unlock(&inf->lock);
     return out;
+}
+
+struct informer *informer_new_cache(const char *name)
+{
+    struct informer *inf = calloc(1, sizeof(*inf));
+    if (!inf)
+        return NULL;
+    snprintf(inf->name, sizeof(inf->name), "%s", name);
+    inf->cache = json_object();
+    if (!inf->cache) {
+        free(inf);
+        return NULL;
+    }
+    pthread_rwlock_init(&inf->lock, NULL);
+    inf->synced = true;
+    return inf;
+}
+
+void informer_cache_apply(struct informer *inf, enum informer_event ev, json_t *obj)
+{
+    apply_event(inf, ev, obj);
 }

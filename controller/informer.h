@@ -35,6 +35,15 @@ struct informer;
 struct informer *informer_start(const struct informer_options *opt,
                                 const struct kube_client_options *client, char *err, size_t errlen);
 
+/* A cache with no thread and no client: filled by hand with informer_cache_apply (the unit
+ * tests' canned objects, or any code that keeps a cache of objects it was handed). Synced from
+ * the start. Free with informer_stop. Returns NULL when out of memory. */
+struct informer *informer_new_cache(const char *name);
+
+/* Applies one change to the cache as a watch event would (obj borrowed; the cache keeps a
+ * reference), then calls the on_event handler if there is one. */
+void informer_cache_apply(struct informer *inf, enum informer_event ev, json_t *obj);
+
 /* Stops the thread (within about a second) and frees everything. */
 void informer_stop(struct informer *inf);
 

@@ -13,6 +13,7 @@
 #include "kube_client.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* One request: method, path (with query), content type (NULL: application/json), body
  * (borrowed, may be NULL). When out is not NULL, *out receives the decoded answer (new
@@ -50,7 +51,7 @@ long kube_api_merge_patch(struct kube_api *api, const char *path, const json_t *
 /* DELETE of the object at path. */
 long kube_api_delete(struct kube_api *api, const char *path);
 
-/* True for a 2xx code. */
-#define KUBE_API_OK(code) ((code) >= 200 && (code) < 300)
+/* True for a 2xx code. (A function, not a macro: the argument is often a call.) */
+static inline bool kube_api_ok(long code) { return code >= 200 && code < 300; }
 
 #endif

@@ -86,7 +86,7 @@ static int ensure_auth_secret(struct cluster_ctx *c, const struct desired_input 
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets", c->ns);
     long code = kube_api_create(c->env->api, path, secret);
     json_decref(secret);
-    if (code == 409 || KUBE_API_OK(code))
+    if (code == 409 || kube_api_ok(code))
         return 0;
     snprintf(err, errlen, "%s", kube_api_errstr(c->env->api));
     return -1;

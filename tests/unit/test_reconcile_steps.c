@@ -1,0 +1,810 @@
+/* test_reconcile_steps.c — the reconcile and each of its steps (owned_objects, roles,
+ * planned_moves, failover_glue) against the fake kube_api (tests/support/fake_api.h) and
+ * caches filled by hand: which writes each step makes, in which order, and what it does when
+ * the API server answers with an error. No API server and no Valkey server: pods are given
+ * the probe results a real prober would have written, and the only Valkey commands tried go
+ * to 127.0.0.2:6379, where nothing listens, so they fail at once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cluster_writes.h"
+#include "desired.h"
+#include "failover_glue.h"
+#include "fake_api.h"
+#include "field_errors.h"
+#include "owned_objects.h"
+#include "planned_moves.h"
+#include "reconcile.h"
+#include "roles.h"
+#include "vkc_defaults.h"
+#include "vkc_validate.h"
+
+#define NS "shop"
+#define UID "6a1f0c2e-0000-4000-8000-000000000001"
+#define RV "4711"
+#define NOBODY "127.0.0.2" /* loopback, nothing listens on 6379: commands fail at once */
+
+#define VKC_PATH "/apis/gungnir.dev/v1alpha1/namespaces/" NS "/valkeyclusters/cache"
+#define STATUS_PATH VKC_PATH "/status"
+#define PODS_PATH "/api/v1/namespaces/" NS "/pods/"
+#define EVENTS_PATH "/api/v1/namespaces/" NS "/events"
+
+/* ---- the world: a fake API, caches, an env ------------------------------------------------ */
+
+struct world {
+    struct fake_api fake;
+    struct informer *clusters, *pods, *statefulsets, *services, *configmaps, *secrets, *pdbs;
+    struct reconcile_env env;
+    struct cluster_ctx c;
+    json_t *vkc;      /* the defaulted copy c.spec borrows from */
+    json_t *pod_list; /* the pods c.pods borrow from */
+};
+
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    fake_api_init(&w->fake);
+    w->clusters = informer_new_cache("valkeyclusters");
+    w->pods = informer_new_cache("pods");
+    w->statefulsets = informer_new_cache("statefulsets");
+    w->services = informer_new_cache("services");
+    w->configmaps = informer_new_cache("configmaps");
+    w->secrets = informer_new_cache("secrets");
+    w->pdbs = informer_new_cache("pdbs");
+    w->env = (struct reconcile_env){.api = &w->fake.api, .clusters = w->clusters, .pods = w->pods,
+                                    .statefulsets = w->statefulsets, .services = w->services,
+                                    .configmaps = w->configmaps, .secrets = w->secrets, .pdbs = w->pdbs,
+                                    .pdb_api_version = "policy/v1", .pdb_path = "/apis/policy/v1",
+                                    .valkey_timeout_ms = 200};
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+    cluster_ctx_release(&w->c);
+    json_decref(w->vkc);
+    json_decref(w->pod_list);
+    fake_api_free(&w->fake);
+    informer_stop(w->clusters);
+    informer_stop(w->pods);
+    informer_stop(w->statefulsets);
+    informer_stop(w->services);
+    informer_stop(w->configmaps);
+    informer_stop(w->secrets);
+    informer_stop(w->pdbs);
+    free(w);
+    return 0;
+}
+
+/* A ValkeyCluster "cache" in NS as the API server stores it (new). spec and status are JSON
+ * text ("{}" for none). */
+static json_t *make_vkc(const char *spec, const char *status)
+{
+    json_error_t e;
+    json_t *sp = json_loads(spec, 0, &e), *st = json_loads(status, 0, &e);
+    assert_non_null(sp);
+    assert_non_null(st);
+    json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:I}, s:o, s:o}", "apiVersion", "gungnir.dev/v1alpha1",
+                          "kind", "ValkeyCluster", "metadata", "name", "cache", "namespace", NS, "uid", UID,
+                          "resourceVersion", RV, "generation", (json_int_t)3, "spec", sp, "status", st);
+    assert_non_null(o);
+    return o;
+}
+
+/* Puts the cluster into the cache and fills w->c from it (defaulted and validated). */
+static void use_cluster(struct world *w, const char *spec, const char *status)
+{
+    json_t *o = make_vkc(spec, status);
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    w->vkc = json_deep_copy(o);
+    json_decref(o);
+    ferr_list errs;
+    ferr_init(&errs);
+    assert_true(vkc_default(w->vkc, NULL) >= 0);
+    assert_int_equal(vkc_validate_object(w->vkc, &errs, NULL, &w->c.spec), 0);
+    w->c.env = &w->env;
+    w->c.ns = NS;
+    w->c.name = "cache";
+    w->c.uid = UID;
+    w->c.vkc = w->vkc;
+}
+
+/* A pod of the cluster: ordinal, IP, role label (NULL: none), Ready, template revision. */
+static json_t *make_pod(int ordinal, const char *ip, const char *role, bool ready, const char *revision)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "cache-%d", ordinal);
+    json_t *labels = json_pack("{s:s, s:s}", "app.kubernetes.io/instance", "cache", "controller-revision-hash",
+                               revision ? revision : "rev-1");
+    if (role)
+        json_object_set_new(labels, DESIRED_ROLE_LABEL, json_string(role));
+    json_t *pod = json_pack("{s:{s:s, s:s, s:o}, s:{s:s, s:[{s:s, s:s}]}}", "metadata", "name", name, "namespace", NS,
+                            "labels", labels, "status", "podIP", ip, "conditions", "type", "Ready", "status",
+                            ready ? "True" : "False");
+    assert_non_null(pod);
+    return pod;
+}
+
+/* Loads the pods (stolen) into w->c, as cluster_ctx_load_pods does in a reconcile. */
+static void use_pods(struct world *w, json_t *pods)
+{
+    json_decref(w->pod_list);
+    w->pod_list = pods;
+    assert_int_equal(cluster_ctx_load_pods(&w->c, pods), 0);
+}
+
+/* What a probe saw: a primary, or a replica of master_ip with offset and link state. */
+static void probed_primary(struct pod_view *p, long long offset)
+{
+    p->probed = true;
+    memset(&p->info, 0, sizeof(p->info));
+    p->info.is_primary = true;
+    p->info.repl_offset = offset;
+}
+
+static void probed_replica(struct pod_view *p, const char *master_ip, long long offset, bool link_up)
+{
+    p->probed = true;
+    memset(&p->info, 0, sizeof(p->info));
+    snprintf(p->info.master_host, sizeof(p->info.master_host), "%s", master_ip);
+    p->info.master_port = DESIRED_PORT;
+    p->info.master_link_up = link_up;
+    p->info.repl_offset = offset;
+}
+
+/* The role label a recorded pod PATCH sets: "primary", "replica", "null" (removed). */
+static const char *label_in(const struct fake_call *call)
+{
+    static char buf[16];
+    const json_t *v = json_object_get(json_object_get(json_object_get(call->body, "metadata"), "labels"),
+                                      DESIRED_ROLE_LABEL);
+    snprintf(buf, sizeof(buf), "%s", json_is_null(v) ? "null" : json_string_value(v) ? json_string_value(v) : "?");
+    return buf;
+}
+
+/* The index of the first recorded call matching, or -1. */
+static int index_of(const struct fake_api *f, const char *method, const char *prefix)
+{
+    const struct fake_call *c = fake_api_find(f, method, prefix, 0);
+    return c ? (int)(c - f->calls) : -1;
+}
+
+/* True when an Event with this reason was posted. */
+static bool event_posted(const struct fake_api *f, const char *reason)
+{
+    for (size_t i = 0; i < fake_api_count(f, "POST", EVENTS_PATH); i++) {
+        const struct fake_call *c = fake_api_find(f, "POST", EVENTS_PATH, i);
+        const char *r = json_string_value(json_object_get(c->body, "reason"));
+        if (r && strcmp(r, reason) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Feeds every object the fake saw applied or created back into the caches, and the last status
+ * patch into the cached ValkeyCluster: the API server's state after those writes. */
+static void replay_writes_into_caches(struct world *w)
+{
+    json_t *vkc = informer_get(w->clusters, NS, "cache");
+    json_t *next = json_deep_copy(vkc);
+    json_decref(vkc);
+    for (size_t i = 0; i < w->fake.ncalls; i++) {
+        const struct fake_call *call = &w->fake.calls[i];
+        if (!call->body)
+            continue;
+        const char *kind = json_string_value(json_object_get(call->body, "kind"));
+        struct informer *to = NULL;
+        if (strstr(call->path, "/status")) {
+            json_t *st = json_deep_copy(json_object_get(next, "status"));
+            json_object_update(st, json_object_get(call->body, "status"));
+            json_object_set_new(next, "status", st);
+            continue;
+        }
+        if (!kind)
+            continue;
+        if (strcmp(kind, "ConfigMap") == 0)
+            to = w->configmaps;
+        else if (strcmp(kind, "Service") == 0)
+            to = w->services;
+        else if (strcmp(kind, "Secret") == 0)
+            to = w->secrets;
+        else if (strcmp(kind, "PodDisruptionBudget") == 0)
+            to = w->pdbs;
+        else if (strcmp(kind, "StatefulSet") == 0)
+            to = w->statefulsets;
+        if (!to)
+            continue;
+        /* As a list item: no apiVersion/kind, plus fields the server adds. */
+        json_t *stored = json_deep_copy(call->body);
+        json_object_del(stored, "apiVersion");
+        json_object_del(stored, "kind");
+        json_object_set_new(json_object_get(stored, "metadata"), "resourceVersion", json_string("900"));
+        json_object_set_new(json_object_get(stored, "metadata"), "creationTimestamp", json_string("2026-11-29T00:00:00Z"));
+        informer_cache_apply(to, INFORMER_ADDED, stored);
+        json_decref(stored);
+    }
+    informer_cache_apply(w->clusters, INFORMER_MODIFIED, next);
+    json_decref(next);
+}
+
+/* ---- reconcile_cluster: owned objects and status ------------------------------------------ */
+
+static void test_new_cluster_gets_every_owned_object_then_status(void **state)
+{
+    struct world *w = *state;
+    json_t *o = make_vkc("{\"replicas\": 3}", "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    assert_int_equal(r.kind, RECONCILE_REQUEUE_AFTER);
+    assert_int_equal(r.after_ms, RECONCILE_WAITING_MS); /* no pods yet */
+    assert_false(w->fake.overflow);
+    /* The generated password Secret: looked up on the server (the cache may lag), then created. */
+    assert_true(index_of(&w->fake, "GET", "/api/v1/namespaces/" NS "/secrets/cache-auth") >= 0);
+    const struct fake_call *secret = fake_api_find(&w->fake, "POST", "/api/v1/namespaces/" NS "/secrets", 0);
+    assert_non_null(secret);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(secret->body, "metadata"), "name")),
+                        "cache-auth");
+    /* Each owned object once, by server-side apply, in this order. */
+    static const char *const applied[] = {
+        "/api/v1/namespaces/" NS "/configmaps/cache-config?",   "/api/v1/namespaces/" NS "/services/cache-headless?",
+        "/api/v1/namespaces/" NS "/services/cache?",            "/api/v1/namespaces/" NS "/services/cache-replicas?",
+        "/apis/policy/v1/namespaces/" NS "/poddisruptionbudgets/cache?",
+        "/apis/apps/v1/namespaces/" NS "/statefulsets/cache?"};
+    int last = -1;
+    for (size_t i = 0; i < sizeof(applied) / sizeof(applied[0]); i++) {
+        int at = index_of(&w->fake, "PATCH", applied[i]);
+        assert_true(at > last);
+        assert_string_equal(w->fake.calls[at].content_type, "application/apply-patch+yaml");
+        assert_non_null(strstr(w->fake.calls[at].path, "fieldManager=gungnir"));
+        assert_int_equal(fake_api_count(&w->fake, "PATCH", applied[i]), 1);
+        last = at;
+    }
+    /* Every owned object names the cluster as its controller. */
+    const struct fake_call *sts = &w->fake.calls[last];
+    const json_t *ref = json_array_get(json_object_get(json_object_get(sts->body, "metadata"), "ownerReferences"), 0);
+    assert_string_equal(json_string_value(json_object_get(ref, "uid")), UID);
+    assert_true(json_is_true(json_object_get(ref, "controller")));
+    assert_true(event_posted(&w->fake, "Created"));
+    /* Then the status, last. */
+    int st = index_of(&w->fake, "PATCH", STATUS_PATH);
+    assert_true(st > last);
+    const json_t *status = json_object_get(w->fake.calls[st].body, "status");
+    assert_string_equal(json_string_value(json_object_get(status, "phase")), "Pending"); /* no pod yet */
+    assert_int_equal(json_integer_value(json_object_get(status, "observedGeneration")), 3);
+}
+
+static void test_settled_cluster_makes_no_write(void **state)
+{
+    struct world *w = *state;
+    json_t *o = make_vkc("{\"replicas\": 3}", "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+    reconcile_cluster(&w->env, NS, "cache");
+    assert_true(fake_api_writes(&w->fake) >= 8);
+
+    replay_writes_into_caches(w);
+    fake_api_clear_calls(&w->fake);
+    w->fake.api.writes = 0;
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    assert_int_equal(r.kind, RECONCILE_REQUEUE_AFTER);
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+    assert_int_equal(w->fake.api.writes, 0);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0); /* not even a GET: the caches hold it all */
+}
+
+static void test_object_of_another_owner_is_not_taken_over(void **state)
+{
+    struct world *w = *state;
+    json_t *o = make_vkc("{\"replicas\": 3}", "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+    json_t *cm = json_pack("{s:{s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:b}]}, s:{s:s}}", "metadata", "name", "cache-config",
+                           "namespace", NS, "ownerReferences", "apiVersion", "apps/v1", "kind", "Deployment", "name",
+                           "other", "uid", "someone-else", "controller", 1, "data", "x", "y");
+    informer_cache_apply(w->configmaps, INFORMER_ADDED, cm);
+    json_decref(cm);
+
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    assert_int_equal(r.kind, RECONCILE_ERROR);
+    assert_string_equal(r.err, "ConfigMap cache-config exists and is controlled by another owner");
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", "/api/v1/namespaces/" NS "/configmaps/"), 0);
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", "/apis/apps/v1/"), 0); /* nothing after it either */
+    const struct fake_call *st = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(st);
+    char *text = json_dumps(st->body, 0);
+    assert_non_null(strstr(text, "controlled by another owner"));
+    free(text);
+}
+
+static void test_apply_refused_by_the_api_server_is_an_error_with_its_message(void **state)
+{
+    struct world *w = *state;
+    json_t *o = make_vkc("{\"replicas\": 3}", "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+    fake_api_answer(&w->fake, "PATCH", "/api/v1/namespaces/" NS "/services/cache-headless", 422, NULL, 0);
+
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    assert_int_equal(r.kind, RECONCILE_ERROR);
+    assert_non_null(strstr(r.err, "services/cache-headless"));
+    assert_non_null(strstr(r.err, "422"));
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", "/api/v1/namespaces/" NS "/services/cache?"), 0);
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", "/apis/apps/v1/"), 0);
+}
+
+static void test_invalid_spec_writes_only_its_status(void **state)
+{
+    struct world *w = *state;
+    json_t *o = make_vkc("{\"replicas\": 0}", "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    assert_int_equal(r.kind, RECONCILE_DONE);
+    assert_int_equal(fake_api_writes(&w->fake), 1);
+    const struct fake_call *st = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(st);
+    char *text = json_dumps(st->body, 0);
+    assert_non_null(strstr(text, "spec.replicas: Invalid value: 0"));
+    assert_non_null(strstr(text, "\"Degraded\""));
+    free(text);
+}
+
+static void test_deleted_or_deleting_cluster_is_left_to_garbage_collection(void **state)
+{
+    struct world *w = *state;
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache"); /* not in the cache */
+    assert_int_equal(r.kind, RECONCILE_DONE);
+    json_t *o = make_vkc("{}", "{}");
+    json_object_set_new(json_object_get(o, "metadata"), "deletionTimestamp", json_string("2026-11-29T00:00:00Z"));
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+    r = reconcile_cluster(&w->env, NS, "cache");
+    assert_int_equal(r.kind, RECONCILE_DONE);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+}
+
+/* ---- cluster_ctx ----------------------------------------------------------------------------- */
+
+static void test_pods_of_this_statefulset_only_by_ordinal_without_a_cap(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{}", "{}");
+    json_t *list = json_array();
+    for (int i = 249; i >= 0; i--) /* more than any fixed table the old code had (200) */
+        json_array_append_new(list, make_pod(i, "127.0.0.4", NULL, true, NULL));
+    json_t *other = make_pod(1, "127.0.0.4", NULL, true, NULL);
+    json_object_set_new(json_object_get(other, "metadata"), "name", json_string("cache-extra-1"));
+    json_array_append_new(list, other);
+    json_t *prefix = make_pod(1, "127.0.0.4", NULL, true, NULL);
+    json_object_set_new(json_object_get(prefix, "metadata"), "name", json_string("cachex-1"));
+    json_array_append_new(list, prefix);
+
+    use_pods(w, list);
+
+    assert_int_equal(w->c.npods, 250);
+    for (size_t i = 0; i < w->c.npods; i++)
+        assert_int_equal(w->c.pods[i].ordinal, (long)i);
+    assert_string_equal(w->c.pods[10].name, "cache-10");
+}
+
+/* ---- roles ----------------------------------------------------------------------------------- */
+
+static void test_first_election_waits_for_every_pod(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 3}", "{}");
+    use_pods(w, json_pack("[o, o, o]", make_pod(0, NOBODY, NULL, true, NULL), make_pod(1, NOBODY, NULL, true, NULL),
+                          make_pod(2, NOBODY, NULL, false, NULL)));
+    probed_replica(&w->c.pods[0], DESIRED_FENCE_HOST, 100, false);
+    probed_replica(&w->c.pods[1], DESIRED_FENCE_HOST, 200, false);
+
+    assert_null(roles_elect_first_primary(&w->c));
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+}
+
+static void test_a_pod_already_serving_as_primary_keeps_the_role(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 3}", "{}");
+    use_pods(w, json_pack("[o, o, o]", make_pod(0, NOBODY, NULL, true, NULL), make_pod(1, NOBODY, NULL, true, NULL),
+                          make_pod(2, NOBODY, NULL, true, NULL)));
+    probed_replica(&w->c.pods[0], DESIRED_FENCE_HOST, 100, false);
+    probed_primary(&w->c.pods[1], 50); /* promoted before its label was written */
+    probed_replica(&w->c.pods[2], DESIRED_FENCE_HOST, 300, false);
+
+    struct pod_view *p = roles_elect_first_primary(&w->c);
+
+    assert_non_null(p);
+    assert_string_equal(p->name, "cache-1");
+    assert_int_equal(fake_api_writes(&w->fake), 1);
+    const struct fake_call *l = fake_api_find(&w->fake, "PATCH", PODS_PATH "cache-1", 0);
+    assert_non_null(l);
+    assert_string_equal(l->content_type, "application/merge-patch+json");
+    assert_string_equal(label_in(l), "primary");
+}
+
+static void test_attach_labels_replicas_and_counts_what_is_pending(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 4}", "{}");
+    use_pods(w, json_pack("[o, o, o, o]", make_pod(0, "127.0.0.3", "primary", true, NULL),
+                          make_pod(1, NOBODY, "replica", true, NULL), make_pod(2, NOBODY, NULL, true, NULL),
+                          make_pod(3, NOBODY, "replica", true, NULL)));
+    probed_primary(&w->c.pods[0], 1000);
+    probed_replica(&w->c.pods[1], "127.0.0.3", 1000, true);  /* settled */
+    probed_replica(&w->c.pods[2], "127.0.0.3", 1000, true);  /* settled, label missing */
+    probed_replica(&w->c.pods[3], "127.0.0.3", 10, false);   /* still syncing */
+
+    int pending = roles_attach_replicas(&w->c, &w->c.pods[0]);
+
+    assert_int_equal(pending, 1);
+    assert_int_equal(fake_api_writes(&w->fake), 1);
+    const struct fake_call *l = fake_api_find(&w->fake, "PATCH", PODS_PATH "cache-2", 0);
+    assert_non_null(l);
+    assert_string_equal(label_in(l), "replica");
+}
+
+static void test_a_failed_label_write_keeps_the_replica_pending(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 2}", "{}");
+    use_pods(w, json_pack("[o, o]", make_pod(0, "127.0.0.3", "primary", true, NULL), make_pod(1, NOBODY, NULL, true, NULL)));
+    probed_primary(&w->c.pods[0], 1000);
+    probed_replica(&w->c.pods[1], "127.0.0.3", 1000, true);
+    fake_api_answer(&w->fake, "PATCH", PODS_PATH, 500, NULL, 0);
+
+    assert_int_equal(roles_attach_replicas(&w->c, &w->c.pods[0]), 1);
+    assert_null(w->c.pods[1].role);
+}
+
+/* ---- failover_glue --------------------------------------------------------------------------- */
+
+/* Three pods: cache-0 labelled primary and being deleted, two replicas with offsets a and b. */
+static void primary_deleting(struct world *w, long long a, long long b, const char *spec, const char *status)
+{
+    use_cluster(w, spec, status);
+    json_t *p0 = make_pod(0, NOBODY, "primary", true, NULL);
+    json_object_set_new(json_object_get(p0, "metadata"), "deletionTimestamp", json_string("2026-11-29T00:00:00Z"));
+    use_pods(w, json_pack("[o, o, o]", p0, make_pod(1, NOBODY, "replica", true, NULL),
+                          make_pod(2, NOBODY, "replica", true, NULL)));
+    probed_replica(&w->c.pods[1], NOBODY, a, true);
+    probed_replica(&w->c.pods[2], NOBODY, b, true);
+}
+
+static void test_failover_records_before_it_acts_and_a_409_stops_it(void **state)
+{
+    struct world *w = *state;
+    primary_deleting(w, 500, 900, "{\"replicas\": 3}", "{\"failover\": {\"epoch\": 6}, \"phase\": \"Running\"}");
+    fake_api_answer(&w->fake, "PATCH", STATUS_PATH, 409, NULL, 0);
+    bool down = false;
+
+    assert_null(failover_glue_step(&w->c, &down));
+
+    assert_true(down);
+    /* The record: epoch + 1, the candidate with the higher offset, on the resourceVersion read. */
+    const struct fake_call *rec = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(rec);
+    const json_t *fo = json_object_get(json_object_get(rec->body, "status"), "failover");
+    assert_int_equal(json_integer_value(json_object_get(fo, "epoch")), 7);
+    assert_true(json_is_true(json_object_get(fo, "inProgress")));
+    assert_string_equal(json_string_value(json_object_get(fo, "candidate")), "cache-2");
+    assert_string_equal(json_string_value(json_object_get(fo, "from")), "cache-0");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(rec->body, "metadata"), "resourceVersion")), RV);
+    /* Someone else acted: the candidate is left alone (only the deleted old primary may lose its
+     * label), and there is no second status write. */
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", PODS_PATH "cache-1"), 0);
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", PODS_PATH "cache-2"), 0);
+    const struct fake_call *l = fake_api_find(&w->fake, "PATCH", PODS_PATH, 0);
+    if (l)
+        assert_string_equal(label_in(l), "null");
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", STATUS_PATH), 1);
+    assert_true(w->c.blocked[0] != '\0');
+}
+
+static void test_failover_that_cannot_promote_is_recorded_as_failed(void **state)
+{
+    struct world *w = *state;
+    primary_deleting(w, 900, 500, "{\"replicas\": 3}", "{\"failover\": {\"epoch\": 2}}");
+    bool down = false;
+
+    assert_null(failover_glue_step(&w->c, &down)); /* REPLICAOF NO ONE to NOBODY fails */
+
+    int rec = index_of(&w->fake, "PATCH", STATUS_PATH);
+    int unlabel = index_of(&w->fake, "PATCH", PODS_PATH "cache-0");
+    assert_true(rec >= 0);
+    assert_true(unlabel > rec); /* record, then act */
+    assert_string_equal(label_in(&w->fake.calls[unlabel]), "null");
+    const struct fake_call *end = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 1);
+    assert_non_null(end);
+    const json_t *fo = json_object_get(json_object_get(end->body, "status"), "failover");
+    assert_false(json_is_true(json_object_get(fo, "inProgress")));
+    assert_string_equal(json_string_value(json_object_get(fo, "phase")), "Failed");
+    assert_string_equal(json_string_value(json_object_get(fo, "candidate")), "cache-1");
+    assert_null(json_object_get(json_object_get(end->body, "status"), "lastFailover"));
+    assert_true(event_posted(&w->fake, "FailoverFailed"));
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", PODS_PATH "cache-1"), 0); /* never labelled primary */
+}
+
+static void test_failover_disabled_says_so_and_changes_nothing(void **state)
+{
+    struct world *w = *state;
+    primary_deleting(w, 1, 2, "{\"replicas\": 3, \"failover\": {\"enabled\": false}}", "{}");
+    bool down = false;
+
+    assert_null(failover_glue_step(&w->c, &down));
+
+    assert_true(down);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+    assert_non_null(strstr(w->c.blocked, "spec.failover.enabled is false"));
+}
+
+static void test_failover_impossible_is_said_once(void **state)
+{
+    struct world *w = *state;
+    /* Neither replica answers: nobody can be promoted. */
+    primary_deleting(w, 1, 2, "{\"replicas\": 3}", "{\"phase\": \"Running\", \"primary\": \"cache-0\"}");
+    w->c.pods[1].probed = w->c.pods[2].probed = false;
+    bool down = false;
+
+    assert_null(failover_glue_step(&w->c, &down));
+    assert_true(event_posted(&w->fake, "FailoverImpossible"));
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", STATUS_PATH), 0); /* nothing was recorded */
+    assert_string_equal(w->c.down_primary, "cache-0");
+
+    /* The next reconcile finds the cluster Degraded already: no second Event. */
+    teardown(state);
+    setup(state);
+    w = *state;
+    primary_deleting(w, 1, 2, "{\"replicas\": 3}", "{\"phase\": \"Degraded\", \"primary\": \"cache-0\"}");
+    w->c.pods[1].probed = w->c.pods[2].probed = false;
+    assert_null(failover_glue_step(&w->c, &down));
+    assert_false(event_posted(&w->fake, "FailoverImpossible"));
+}
+
+static void test_single_pod_that_restarted_is_elected_again(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 1}", "{\"primary\": \"cache-0\"}");
+    use_pods(w, json_pack("[o]", make_pod(0, NOBODY, "primary", true, NULL)));
+    probed_replica(&w->c.pods[0], DESIRED_FENCE_HOST, 0, false); /* came back fenced */
+    bool down = true;
+
+    assert_null(failover_glue_step(&w->c, &down));
+
+    assert_false(down); /* the caller elects it again */
+    const struct fake_call *l = fake_api_find(&w->fake, "PATCH", PODS_PATH "cache-0", 0);
+    assert_non_null(l);
+    assert_string_equal(label_in(l), "null");
+}
+
+static void test_resume_finishes_an_attempt_whose_candidate_serves(void **state)
+{
+    struct world *w = *state;
+    const char *st = "{\"failover\": {\"epoch\": 4, \"inProgress\": true, \"candidate\": \"cache-1\", \"from\": \"cache-0\"}}";
+    use_cluster(w, "{\"replicas\": 3}", st);
+    fake_api_answer(&w->fake, "GET", VKC_PATH, 200, make_vkc("{}", st), 0);
+    use_pods(w, json_pack("[o, o, o]", make_pod(0, NOBODY, "primary", true, NULL), make_pod(1, NOBODY, "replica", true, NULL),
+                          make_pod(2, NOBODY, "replica", true, NULL)));
+    probed_primary(&w->c.pods[1], 700);
+
+    failover_glue_resume(&w->c);
+
+    int off = index_of(&w->fake, "PATCH", PODS_PATH "cache-0");
+    int on = index_of(&w->fake, "PATCH", PODS_PATH "cache-1");
+    assert_true(off >= 0 && on > off); /* never two pods labelled primary */
+    assert_string_equal(label_in(&w->fake.calls[off]), "null");
+    assert_string_equal(label_in(&w->fake.calls[on]), "primary");
+    const struct fake_call *end = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(end);
+    const json_t *status = json_object_get(end->body, "status");
+    assert_string_equal(json_string_value(json_object_get(status, "primary")), "cache-1");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(status, "lastFailover"), "epoch")), 4);
+    assert_true(event_posted(&w->fake, "FailoverCompleted"));
+}
+
+static void test_resume_trusts_the_api_server_over_the_cache(void **state)
+{
+    struct world *w = *state;
+    const char *st = "{\"failover\": {\"epoch\": 4, \"inProgress\": true, \"candidate\": \"cache-1\", \"from\": \"cache-0\"}}";
+    use_cluster(w, "{\"replicas\": 3}", st);
+    /* The server already has the end of the attempt that the cache has not seen. */
+    fake_api_answer(&w->fake, "GET", VKC_PATH, 200,
+                    make_vkc("{}", "{\"failover\": {\"epoch\": 4, \"inProgress\": false}}"), 0);
+    use_pods(w, json_pack("[o, o]", make_pod(0, NOBODY, NULL, true, NULL), make_pod(1, NOBODY, "primary", true, NULL)));
+
+    failover_glue_resume(&w->c);
+
+    assert_int_equal(fake_api_count(&w->fake, "GET", VKC_PATH), 1);
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+}
+
+static void test_an_old_primary_that_runs_but_does_not_answer_is_fenced(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 3}", "{\"lastFailover\": {\"from\": \"cache-0\", \"to\": \"cache-1\"}}");
+    use_pods(w, json_pack("[o, o, o]", make_pod(0, NOBODY, NULL, true, NULL), make_pod(1, NOBODY, "primary", true, NULL),
+                          make_pod(2, NOBODY, "replica", true, NULL)));
+    probed_primary(&w->c.pods[1], 10);
+
+    failover_glue_fence_old_primary(&w->c, &w->c.pods[1]);
+
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", PODS_PATH "cache-0"), 1);
+    assert_true(event_posted(&w->fake, "Fenced"));
+
+    /* Once it answers (it is then demoted by the attach step), it is left alone. */
+    fake_api_clear_calls(&w->fake);
+    probed_replica(&w->c.pods[0], DESIRED_FENCE_HOST, 0, false);
+    failover_glue_fence_old_primary(&w->c, &w->c.pods[1]);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+}
+
+/* ---- planned_moves --------------------------------------------------------------------------- */
+
+static void three_settled(struct world *w, const char *spec, const char *annotations, const char *r0, const char *r1,
+                          const char *r2)
+{
+    json_t *o = make_vkc(spec, "{}");
+    if (annotations) {
+        json_error_t e;
+        json_object_set_new(json_object_get(o, "metadata"), "annotations", json_loads(annotations, 0, &e));
+    }
+    char *text = json_dumps(json_object_get(o, "metadata"), 0);
+    json_decref(o);
+    use_cluster(w, spec, "{}");
+    json_error_t e;
+    json_object_set_new(w->vkc, "metadata", json_loads(text, 0, &e));
+    free(text);
+    use_pods(w, json_pack("[o, o, o]", make_pod(0, "127.0.0.3", "primary", true, r0), make_pod(1, NOBODY, "replica", true, r1),
+                          make_pod(2, NOBODY, "replica", true, r2)));
+    probed_primary(&w->c.pods[0], 100);
+    probed_replica(&w->c.pods[1], "127.0.0.3", 100, true);
+    probed_replica(&w->c.pods[2], "127.0.0.3", 100, true);
+}
+
+static void test_switchover_to_the_current_primary_only_removes_the_annotation(void **state)
+{
+    struct world *w = *state;
+    three_settled(w, "{\"replicas\": 3}", "{\"gungnir.dev/switchover-to\": \"cache-0\"}", NULL, NULL, NULL);
+    struct pod_view *primary = &w->c.pods[0];
+
+    assert_int_equal(moves_requested_switchover(&w->c, &primary), 0);
+
+    assert_ptr_equal(primary, &w->c.pods[0]);
+    assert_int_equal(fake_api_writes(&w->fake), 1);
+    const struct fake_call *p = fake_api_find(&w->fake, "PATCH", VKC_PATH, 0);
+    assert_non_null(p);
+    assert_string_equal(p->path, VKC_PATH);
+    assert_true(json_is_null(json_object_get(json_object_get(json_object_get(p->body, "metadata"), "annotations"),
+                                             "gungnir.dev/switchover-to")));
+}
+
+static void test_switchover_to_a_pod_that_cannot_lead_waits(void **state)
+{
+    struct world *w = *state;
+    const char *targets[] = {"{\"gungnir.dev/switchover-to\": \"cache-7\"}", /* no such pod */
+                             "{\"gungnir.dev/switchover-to\": \"cache-2\"}"}; /* beyond spec.replicas 2 */
+    for (size_t i = 0; i < 2; i++) {
+        three_settled(w, "{\"replicas\": 2}", targets[i], NULL, NULL, NULL);
+        struct pod_view *primary = &w->c.pods[0];
+        assert_int_equal(moves_requested_switchover(&w->c, &primary), 1);
+        assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+        json_decref(w->vkc);
+        w->vkc = NULL;
+    }
+}
+
+static void test_scale_down_past_the_primary_keeps_the_pods_until_it_moved(void **state)
+{
+    struct world *w = *state;
+    three_settled(w, "{\"replicas\": 2}", NULL, NULL, NULL, NULL);
+    /* The primary is the last pod, which the scale-down would remove. */
+    w->c.pods[0].role = DESIRED_ROLE_REPLICA;
+    w->c.pods[2].role = DESIRED_ROLE_PRIMARY;
+    probed_primary(&w->c.pods[2], 100);
+    probed_replica(&w->c.pods[0], "127.0.0.5", 100, true);
+    w->c.pods[1].probed = false;
+    w->c.pods[0].probed = false; /* no reachable replica: the switchover cannot happen yet */
+    json_t *sts = json_pack("{s:{s:s, s:s}, s:{s:i}}", "metadata", "name", "cache", "namespace", NS, "spec", "replicas", 3);
+    informer_cache_apply(w->statefulsets, INFORMER_ADDED, sts);
+    json_decref(sts);
+    struct pod_view *primary = &w->c.pods[2];
+    int64_t sts_replicas = 2;
+
+    assert_int_equal(moves_scale_down(&w->c, &primary, &sts_replicas), 1);
+
+    assert_int_equal(sts_replicas, 3);
+    assert_ptr_equal(primary, &w->c.pods[2]);
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+}
+
+static void test_rolling_update_restarts_the_highest_replica_first(void **state)
+{
+    struct world *w = *state;
+    three_settled(w, "{\"replicas\": 3}", NULL, "old", "new", "old");
+
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new"), 1);
+
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 1);
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", PODS_PATH "cache-2"), 1);
+    assert_true(event_posted(&w->fake, "RollingUpdate"));
+}
+
+static void test_rolling_update_waits_for_the_last_pod_and_stops_when_done(void **state)
+{
+    struct world *w = *state;
+    three_settled(w, "{\"replicas\": 3}", NULL, "old", "new", "old");
+    w->c.pods[1].ready = false; /* the one rolled last time is not back yet */
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new"), 1);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+
+    w->c.pods[1].ready = true;
+    w->c.pods[0].revision = w->c.pods[2].revision = "new";
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new"), 0);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+}
+
+static void test_rolling_update_never_deletes_the_primary(void **state)
+{
+    struct world *w = *state;
+    three_settled(w, "{\"replicas\": 3}", NULL, "old", "new", "new");
+    /* Only the primary is on the old template: it must move first (FAILOVER TO fails here: nobody
+     * listens), and its pod is not deleted. */
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new"), 1);
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", PODS_PATH), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_new_cluster_gets_every_owned_object_then_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_settled_cluster_makes_no_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_object_of_another_owner_is_not_taken_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_refused_by_the_api_server_is_an_error_with_its_message, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_spec_writes_only_its_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_or_deleting_cluster_is_left_to_garbage_collection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pods_of_this_statefulset_only_by_ordinal_without_a_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_election_waits_for_every_pod, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_pod_already_serving_as_primary_keeps_the_role, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attach_labels_replicas_and_counts_what_is_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_failed_label_write_keeps_the_replica_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_records_before_it_acts_and_a_409_stops_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_that_cannot_promote_is_recorded_as_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_disabled_says_so_and_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_impossible_is_said_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_single_pod_that_restarted_is_elected_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_finishes_an_attempt_whose_candidate_serves, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_trusts_the_api_server_over_the_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_old_primary_that_runs_but_does_not_answer_is_fenced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_switchover_to_the_current_primary_only_removes_the_annotation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_switchover_to_a_pod_that_cannot_lead_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scale_down_past_the_primary_keeps_the_pods_until_it_moved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rolling_update_restarts_the_highest_replica_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rolling_update_waits_for_the_last_pod_and_stops_when_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rolling_update_never_deletes_the_primary, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
