@@ -240,35 +240,39 @@ static const char *probe_command(bool auth)
                 : "valkey-cli ping | grep -q PONG";
 }
 
-json_t *desired_statefulset(const struct desired_input *in)
+/* The pod template's labels (ours, then the user's that do not clash) and annotations (the
+ * user's, then the config hash that rolls the pods when valkey.conf changes). Both new.
+ * Returns 0, or -1 when the config could not be rendered (out of memory). */
+static int pod_metadata(const struct desired_input *in, json_t **labels, json_t **annotations)
 {
-    const struct vkc_spec *s = in->spec;
-    const json_t *pod = s->pod;
-    struct desired_names n;
-    char hash[32];
-    char *conf = desired_valkey_conf(s);
-
-    if (!conf)
-        return NULL;
-    snprintf(hash, sizeof(hash), "%016llx", config_hash(conf));
-    free(conf);
-    desired_names_of(in->name, s, &n);
-
-    json_t *pod_labels = desired_labels(in->name);
-    json_t *pod_annotations = json_object();
+    const json_t *pod = in->spec->pod;
     const char *k;
     const json_t *v;
+    char hash[32];
+    char *conf = desired_valkey_conf(in->spec);
+    *labels = desired_labels(in->name);
+    *annotations = json_object();
     json_object_foreach((json_t *)json_object_get(pod, "labels"), k, v)
-        if (!json_object_get(pod_labels, k))
-            json_object_set_new(pod_labels, k, json_deep_copy(v));
+        if (!json_object_get(*labels, k))
+            json_object_set_new(*labels, k, json_deep_copy(v));
     json_object_foreach((json_t *)json_object_get(pod, "annotations"), k, v)
-        json_object_set_new(pod_annotations, k, json_deep_copy(v));
-    json_object_set_new(pod_annotations, "gungnir.dev/config-hash", json_string(hash));
+        json_object_set_new(*annotations, k, json_deep_copy(v));
+    if (!conf)
+        return -1;
+    snprintf(hash, sizeof(hash), "%016llx", config_hash(conf));
+    json_object_set_new(*annotations, "gungnir.dev/config-hash", json_string(hash));
+    free(conf);
+    return 0;
+}
 
+/* The valkey container (new). */
+static json_t *valkey_container(const struct desired_input *in, const struct desired_names *n)
+{
+    const struct vkc_spec *s = in->spec;
     json_t *env = json_array();
     if (s->auth_enabled)
         json_array_append_new(env, json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", "VALKEY_PASSWORD",
-                                             "valueFrom", "secretKeyRef", "name", n.auth_secret,
+                                             "valueFrom", "secretKeyRef", "name", n->auth_secret,
                                              "key", DESIRED_PASSWORD_KEY));
     json_t *container = json_pack(
         "{s:s, s:s, s:s, s:[s, s, s], s:o, s:[{s:s, s:i, s:s}], s:[{s:s, s:s}, {s:s, s:s}],"
@@ -282,27 +286,58 @@ json_t *desired_statefulset(const struct desired_input *in)
     const json_t *res = in->spec_json ? json_object_get(in->spec_json, "resources") : NULL;
     if (container && json_is_object(res) && json_object_size(res) > 0)
         json_object_set_new(container, "resources", json_deep_copy(res));
+    return container;
+}
 
-    json_t *volumes = json_pack("[{s:s, s:{s:s}}]", "name", "config", "configMap", "name", n.config_map);
-    if (!s->has_storage_size)
+/* The pod spec (new): the container, the config volume (and an emptyDir for data without
+ * storage), scheduling fields passed through, anti-affinity unless the user gave their own. */
+static json_t *pod_spec_of(const struct desired_input *in, const struct desired_names *n)
+{
+    const struct vkc_spec *s = in->spec;
+    const json_t *pod = s->pod;
+    json_t *volumes = json_pack("[{s:s, s:{s:s}}]", "name", "config", "configMap", "name", n->config_map);
+    if (volumes && !s->has_storage_size)
         json_array_append_new(volumes, json_pack("{s:s, s:{}}", "name", "data", "emptyDir"));
-
-    json_t *pod_spec = json_pack("{s:[o], s:o, s:i}", "containers", container, "volumes", volumes,
+    json_t *pod_spec = json_pack("{s:[o], s:o, s:i}", "containers", valkey_container(in, n), "volumes", volumes,
                                  "terminationGracePeriodSeconds", 30);
-    if (pod_spec) {
-        pass_through(pod_spec, pod, "nodeSelector");
-        pass_through(pod_spec, pod, "tolerations");
-        pass_through(pod_spec, pod, "topologySpreadConstraints");
-        pass_through(pod_spec, pod, "priorityClassName");
-        const json_t *aff = json_object_get(pod, "affinity");
-        json_t *affinity = json_is_object(aff) ? json_deep_copy(aff) : json_object();
-        if (s->anti_affinity != VKC_ANTI_AFFINITY_NONE && !json_object_get(affinity, "podAntiAffinity"))
-            json_object_set_new(affinity, "podAntiAffinity", anti_affinity(in));
-        if (json_object_size(affinity) > 0)
-            json_object_set_new(pod_spec, "affinity", affinity);
-        else
-            json_decref(affinity);
-    }
+    if (!pod_spec)
+        return NULL;
+    pass_through(pod_spec, pod, "nodeSelector");
+    pass_through(pod_spec, pod, "tolerations");
+    pass_through(pod_spec, pod, "topologySpreadConstraints");
+    pass_through(pod_spec, pod, "priorityClassName");
+    const json_t *aff = json_object_get(pod, "affinity");
+    json_t *affinity = json_is_object(aff) ? json_deep_copy(aff) : json_object();
+    if (s->anti_affinity != VKC_ANTI_AFFINITY_NONE && !json_object_get(affinity, "podAntiAffinity"))
+        json_object_set_new(affinity, "podAntiAffinity", anti_affinity(in));
+    if (json_object_size(affinity) > 0)
+        json_object_set_new(pod_spec, "affinity", affinity);
+    else
+        json_decref(affinity);
+    return pod_spec;
+}
+
+/* The data volume's claim template (new), or NULL without spec.storage.size. */
+static json_t *data_claim(const struct vkc_spec *s)
+{
+    char size[32];
+    if (!s->has_storage_size)
+        return NULL;
+    snprintf(size, sizeof(size), "%lld", (long long)quantity_value(s->storage_size));
+    json_t *claim = json_pack("{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}", "metadata", "name", "data", "spec", "accessModes",
+                              "ReadWriteOnce", "resources", "requests", "storage", size);
+    if (claim && s->storage_class)
+        json_object_set_new(json_object_get(claim, "spec"), "storageClassName", json_string(s->storage_class));
+    return claim;
+}
+
+json_t *desired_statefulset(const struct desired_input *in)
+{
+    const struct vkc_spec *s = in->spec;
+    struct desired_names n;
+    json_t *pod_labels, *pod_annotations;
+    desired_names_of(in->name, s, &n);
+    bool hashed = pod_metadata(in, &pod_labels, &pod_annotations) == 0;
 
     /* OnDelete: the controller rolls the pods itself, replicas first and the primary last after a
      * switchover, so an upgrade never costs an unplanned failover. */
@@ -312,22 +347,15 @@ json_t *desired_statefulset(const struct desired_input *in)
                              "podManagementPolicy", "Parallel", "selector", "matchLabels",
                              selector_labels(in->name), "updateStrategy", "type", "OnDelete",
                              "template", "metadata", "labels", pod_labels, "annotations",
-                             pod_annotations, "spec", pod_spec);
-    if (!sts || !spec) {
+                             pod_annotations, "spec", pod_spec_of(in, &n));
+    if (!sts || !spec || !hashed) {
         json_decref(sts);
         json_decref(spec);
         return NULL;
     }
-    if (s->has_storage_size) {
-        char size[32];
-        snprintf(size, sizeof(size), "%lld", (long long)quantity_value(s->storage_size));
-        json_t *claim = json_pack("{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}", "metadata", "name", "data",
-                                  "spec", "accessModes", "ReadWriteOnce", "resources", "requests",
-                                  "storage", size);
-        if (claim && s->storage_class)
-            json_object_set_new(json_object_get(claim, "spec"), "storageClassName", json_string(s->storage_class));
+    json_t *claim = data_claim(s);
+    if (claim)
         json_object_set_new(spec, "volumeClaimTemplates", json_pack("[o]", claim));
-    }
     json_object_set_new(sts, "spec", spec);
     return sts;
 }
