@@ -1,7 +1,9 @@
 /* desired.c — see desired.h. */
 #include "desired.h"
+#include "conf_keys.h"
 #include "strbuf.h"
 
+#include <assert.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +82,13 @@ json_t *desired_auth_secret(const struct desired_input *in)
     return s;
 }
 
+/* True when spec.config sets key (a tunable key's default then gives way). */
+static bool user_sets(const struct vkc_spec *s, const char *key)
+{
+    assert(conf_key_lookup(key) && conf_key_lookup(key)->policy == CONF_KEY_TUNABLE);
+    return s->config && json_object_get(s->config, key) != NULL;
+}
+
 char *desired_valkey_conf(const struct vkc_spec *s)
 {
     struct strbuf b;
@@ -93,8 +102,9 @@ char *desired_valkey_conf(const struct vkc_spec *s)
     /* Boot fenced: a pod never starts as a primary (architecture.md, failover protocol 1). */
     strbuf_printf(&b, "replicaof %s %d\n", DESIRED_FENCE_HOST, DESIRED_FENCE_PORT);
     strbuf_puts(&b, "replica-read-only yes\n");
-    /* Start a replica's full sync at once (the default waits 5 s for more replicas). */
-    strbuf_puts(&b, "repl-diskless-sync-delay 0\n");
+    /* Tunable defaults (conf_keys.h): a line of spec.config replaces them. */
+    if (!user_sets(s, "repl-diskless-sync-delay"))
+        strbuf_puts(&b, "repl-diskless-sync-delay 0\n");
     if (s->has_maxmemory)
         strbuf_printf(&b, "maxmemory %lld\n", (long long)quantity_value(s->maxmemory));
     switch (s->persistence) {
@@ -105,7 +115,9 @@ char *desired_valkey_conf(const struct vkc_spec *s)
         strbuf_puts(&b, "save 3600 1 300 100 60 10000\nappendonly no\n");
         break;
     case VKC_PERSIST_AOF:
-        strbuf_puts(&b, "save \"\"\nappendonly yes\nappendfsync everysec\n");
+        strbuf_puts(&b, "save \"\"\nappendonly yes\n");
+        if (!user_sets(s, "appendfsync"))
+            strbuf_puts(&b, "appendfsync everysec\n");
         break;
     }
     if (s->config) {

@@ -1,5 +1,6 @@
 /* vkc_validate.c — the Validator (see vkc_validate.h). */
 #include "vkc_validate.h"
+#include "conf_keys.h"
 #include "utf8.h"
 
 #include <stdarg.h>
@@ -311,23 +312,6 @@ static void check_failover(const struct vkc_spec *s, ferr_list *e, struct vkc_wa
     }
 }
 
-/* Keys of valkey.conf the operator renders itself, with where the user sets them instead. */
-struct owned_key {
-    const char *key;
-    int prefix;
-    const char *instead;
-};
-static const struct owned_key owned_keys[] = {
-    {"port", 0, NULL},           {"bind", 0, NULL},
-    {"replicaof", 0, NULL},      {"slaveof", 0, NULL},
-    {"tls-", 1, "spec.tls"},     {"requirepass", 0, "spec.auth"},
-    {"masterauth", 0, "spec.auth"}, {"dir", 0, NULL},
-    {"dbfilename", 0, NULL},     {"appendonly", 0, "spec.persistence.mode"},
-    {"save", 0, "spec.persistence.mode"}, {"cluster-", 1, NULL},
-    {"daemonize", 0, NULL},      {"include", 0, NULL},
-    {"rename-command", 0, NULL}, {"maxmemory", 0, "spec.maxmemory"},
-};
-
 /* Whether Valkey can split value into arguments (its sdssplitargs rules): at least one
  * argument, quotes closed, and a closing quote followed by a space or the end. */
 static bool config_value_splits(const char *v)
@@ -378,19 +362,14 @@ static void check_config(const json_t *config, ferr_list *e)
             json_decref(j);
             continue;
         }
-        for (size_t i = 0; i < sizeof(owned_keys) / sizeof(owned_keys[0]); i++) {
-            const struct owned_key *o = &owned_keys[i];
-            if (o->prefix ? strncmp(key, o->key, strlen(o->key)) == 0 : strcmp(key, o->key) == 0) {
-                if (o->instead)
-                    ferr_add(e, FERR_FORBIDDEN, field, NULL, "set by the operator; use %s", o->instead);
-                else
-                    ferr_add(e, FERR_FORBIDDEN, field, NULL, "set by the operator");
-                ok = 0;
-                break;
-            }
-        }
-        if (!ok)
+        const struct conf_key *rule = conf_key_lookup(key);
+        if (rule && rule->policy == CONF_KEY_OWNED) {
+            if (rule->instead)
+                ferr_add(e, FERR_FORBIDDEN, field, NULL, "set by the operator; use %s", rule->instead);
+            else
+                ferr_add(e, FERR_FORBIDDEN, field, NULL, "set by the operator");
             continue;
+        }
         if (!json_is_string(v))
             ferr_add(e, FERR_TYPE, field, v, "string");
         else if (strpbrk(json_string_value(v), "\r\n") || strlen(json_string_value(v)) != json_string_length(v))
