@@ -61,6 +61,33 @@ static int ensure(struct cluster_ctx *c, struct informer *cache, const char *col
     return rc;
 }
 
+/* Deletes collection/name when the cache holds it and this cluster controls it (an object the
+ * spec no longer asks for, e.g. the PDB after podDisruptionBudget.enabled: false). Returns 0
+ * (deleted, or nothing of ours to delete) or -1 with err set. */
+static int remove_owned(struct cluster_ctx *c, struct informer *cache, const char *collection, const char *kind,
+                        const char *name, char *err, size_t errlen)
+{
+    char path[CLUSTER_PATH_LEN];
+    json_t *observed = informer_get(cache, c->ns, name);
+    bool ours = observed && controlled_by_us(c, observed) &&
+                json_array_size(json_object_get(json_object_get(observed, "metadata"), "ownerReferences")) > 0;
+    json_decref(observed);
+    if (!ours)
+        return 0;
+    int len = snprintf(path, sizeof(path), "%s/%s", collection, name);
+    if (len < 0 || (size_t)len >= sizeof(path)) {
+        snprintf(err, errlen, "%s %s: path too long", kind, name);
+        return -1;
+    }
+    long code = kube_api_delete(c->env->api, path);
+    if (kube_api_ok(code) || code == 404) {
+        cluster_event(c, "Normal", "Deleted", "deleted %s %s: the spec no longer asks for it", kind, name);
+        return 0;
+    }
+    snprintf(err, errlen, "%s", kube_api_errstr(c->env->api));
+    return -1;
+}
+
 /* The auth Secret is created once and never rewritten (the password must not change). */
 static int ensure_auth_secret(struct cluster_ctx *c, const struct desired_input *in, char *err, size_t errlen)
 {
@@ -106,7 +133,12 @@ int owned_apply_before_pods(struct cluster_ctx *c, const struct desired_input *i
         ensure(c, c->env->services, coll, desired_replica_service(in), NULL, err, errlen) != 0)
         return -1;
     snprintf(coll, sizeof(coll), "%s/namespaces/%s/poddisruptionbudgets", c->env->pdb_path, c->ns);
-    return ensure(c, c->env->pdbs, coll, desired_pdb(in), NULL, err, errlen);
+    json_t *pdb = desired_pdb(in);
+    if (pdb)
+        return ensure(c, c->env->pdbs, coll, pdb, NULL, err, errlen);
+    struct desired_names n;
+    desired_names_of(c->name, &c->spec, &n);
+    return remove_owned(c, c->env->pdbs, coll, "PodDisruptionBudget", n.pdb, err, errlen);
 }
 
 int owned_apply_statefulset(struct cluster_ctx *c, const struct desired_input *in, bool *created, char *err,

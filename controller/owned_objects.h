@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 /* The auth Secret (created once, never rewritten), the ConfigMap, the three Services and the
- * PDB. Returns 0, or -1 with err naming the object and why. */
+ * PDB (deleted when the spec no longer asks for one: podDisruptionBudget.enabled false, or one
+ * pod). Returns 0, or -1 with err naming the object and why. */
 int owned_apply_before_pods(struct cluster_ctx *c, const struct desired_input *in, char *err, size_t errlen);
 
 /* The StatefulSet for in (whose spec may carry a replica count other than the cluster's, while

@@ -384,6 +384,54 @@ static void test_deleted_or_deleting_cluster_is_left_to_garbage_collection(void 
     assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
 }
 
+/* A PDB "cache" in the cache, controlled by owner_uid. */
+static void cached_pdb(struct world *w, const char *owner_uid)
+{
+    json_t *pdb = json_pack("{s:{s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:b}]}, s:{s:i}}", "metadata", "name", "cache",
+                            "namespace", NS, "ownerReferences", "apiVersion", "gungnir.dev/v1alpha1", "kind",
+                            "ValkeyCluster", "name", "cache", "uid", owner_uid, "controller", 1, "spec",
+                            "maxUnavailable", 1);
+    informer_cache_apply(w->pdbs, INFORMER_ADDED, pdb);
+    json_decref(pdb);
+}
+
+static void test_a_disabled_pdb_is_deleted(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 3, \"podDisruptionBudget\": {\"enabled\": false}}", "{}");
+    cached_pdb(w, UID);
+    struct desired_input in = {.name = "cache", .namespace_ = NS, .uid = UID, .spec = &w->c.spec,
+                               .spec_json = json_object_get(w->vkc, "spec"), .pdb_api_version = "policy/v1"};
+    char err[256] = "";
+
+    assert_int_equal(owned_apply_before_pods(&w->c, &in, err, sizeof(err)), 0);
+
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", "/apis/policy/v1/namespaces/" NS "/poddisruptionbudgets/cache"), 1);
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", "/apis/policy/v1/"), 0);
+    assert_true(event_posted(&w->fake, "Deleted"));
+
+    /* Once it is gone from the cache, nothing more is written. */
+    json_t *gone = informer_get(w->pdbs, NS, "cache");
+    informer_cache_apply(w->pdbs, INFORMER_DELETED, gone);
+    json_decref(gone);
+    fake_api_clear_calls(&w->fake);
+    assert_int_equal(owned_apply_before_pods(&w->c, &in, err, sizeof(err)), 0);
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
+}
+
+static void test_a_pdb_of_another_owner_is_never_deleted(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 3, \"podDisruptionBudget\": {\"enabled\": false}}", "{}");
+    cached_pdb(w, "someone-else");
+    struct desired_input in = {.name = "cache", .namespace_ = NS, .uid = UID, .spec = &w->c.spec,
+                               .spec_json = json_object_get(w->vkc, "spec"), .pdb_api_version = "policy/v1"};
+    char err[256] = "";
+
+    assert_int_equal(owned_apply_before_pods(&w->c, &in, err, sizeof(err)), 0);
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
+}
+
 /* ---- cluster_ctx ----------------------------------------------------------------------------- */
 
 static void test_pods_of_this_statefulset_only_by_ordinal_without_a_cap(void **state)
@@ -785,6 +833,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid_spec_writes_only_its_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_or_deleting_cluster_is_left_to_garbage_collection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_disabled_pdb_is_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_pdb_of_another_owner_is_never_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pods_of_this_statefulset_only_by_ordinal_without_a_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_election_waits_for_every_pod, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pod_already_serving_as_primary_keeps_the_role, setup, teardown),
