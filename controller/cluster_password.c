@@ -26,23 +26,56 @@ int cluster_base64_decode(const char *text, char *buf, size_t size)
     return n;
 }
 
-int cluster_password(struct informer *secrets, struct kube_api *api, const char *namespace_,
-                     const char *secret_name, char *buf, size_t size)
+bool cluster_password_usable(const char *password)
 {
+    if (!password[0])
+        return false;
+    for (const unsigned char *p = (const unsigned char *)password; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+            return false;
+    return true;
+}
+
+int cluster_password(struct informer *secrets, struct kube_api *api, const char *namespace_,
+                     const char *secret_name, char *buf, size_t size, char *why, size_t whylen)
+{
+    char path[512], scratch[8];
+    long code = 0;
     json_t *s = informer_get(secrets, namespace_, secret_name);
+    if (!why) {
+        why = scratch;
+        whylen = sizeof(scratch);
+    }
     buf[0] = '\0';
+    snprintf(why, whylen, "Secret %s/%s not found", namespace_, secret_name);
     if (!s && api) {
-        char path[512];
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", namespace_, secret_name);
-        if (kube_api_get(api, path, &s) != 200) {
+        code = kube_api_get(api, path, &s);
+        if (code != 200) {
+            if (code != 404)
+                snprintf(why, whylen, "cannot read Secret %s/%s: %s", namespace_, secret_name, kube_api_errstr(api));
             json_decref(s);
-            s = NULL;
+            return -1;
         }
     }
+    if (!s)
+        return -1;
     const char *b64 = json_string_value(json_object_get(json_object_get(s, "data"), DESIRED_PASSWORD_KEY));
-    int rc = b64 && cluster_base64_decode(b64, buf, size) >= 0 ? 0 : -1;
+    int rc = -1;
+    if (!b64)
+        snprintf(why, whylen, "Secret %s/%s has no key \"%s\"", namespace_, secret_name, DESIRED_PASSWORD_KEY);
+    else if (cluster_base64_decode(b64, buf, size) < 0)
+        snprintf(why, whylen, "the \"%s\" of Secret %s/%s is not base64 of at most %zu bytes without NUL",
+                 DESIRED_PASSWORD_KEY, namespace_, secret_name, size - 1);
+    else if (!cluster_password_usable(buf))
+        snprintf(why, whylen, "the \"%s\" of Secret %s/%s is empty or holds '\"', '\\' or a control character",
+                 DESIRED_PASSWORD_KEY, namespace_, secret_name);
+    else
+        rc = 0;
     if (rc != 0)
         buf[0] = '\0';
+    else
+        why[0] = '\0';
     json_decref(s);
     return rc;
 }

@@ -62,6 +62,19 @@ void cluster_event(struct cluster_ctx *c, const char *type, const char *reason, 
     json_decref(ev);
 }
 
+void cluster_warn_once(struct cluster_ctx *c, const char *reason, const char *message)
+{
+    size_t i;
+    const json_t *cond;
+    json_array_foreach(json_object_get(json_object_get(c->vkc, "status"), "conditions"), i, cond)
+    {
+        const char *type = cluster_str_at(cond, "type", NULL), *msg = cluster_str_at(cond, "message", NULL);
+        if (type && msg && strcmp(type, "Degraded") == 0 && strcmp(msg, message) == 0)
+            return;
+    }
+    cluster_event(c, "Warning", reason, "%s", message);
+}
+
 long cluster_patch_status(struct cluster_ctx *c, json_t *status, const char *rv)
 {
     char path[CLUSTER_PATH_LEN];

@@ -23,6 +23,10 @@ int cluster_label_pod(struct cluster_ctx *c, struct pod_view *p, const char *rol
 void cluster_event(struct cluster_ctx *c, const char *type, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A Warning Event with reason and message, unless the cached status already reports message
+ * in its Degraded condition (so a problem that lasts is said once, not every reconcile). */
+void cluster_warn_once(struct cluster_ctx *c, const char *reason, const char *message);
+
 /* Merge patch of the status subresource with {"status": status} (status is stolen). With rv,
  * the write only succeeds on that resourceVersion (409 otherwise). Returns the HTTP code or -1. */
 long cluster_patch_status(struct cluster_ctx *c, json_t *status, const char *rv);

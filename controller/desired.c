@@ -237,19 +237,53 @@ static json_t *anti_affinity(const struct desired_input *in)
                      "weight", 100, "podAffinityTerm", term);
 }
 
-/* The shell line that starts the server: the password comes from the environment so it is
- * never written into the ConfigMap. */
+/* The shell script that starts the server. With auth, the password reaches valkey-server as
+ * config lines on its standard input (the trailing "-" argument: valkey-server reads more config
+ * from stdin), from a here-document the shell fills from the environment: it is never in an
+ * argument list (ps), the ConfigMap, the pod spec (only the Secret reference is) or a log. The
+ * Secret's password must not hold '"', '\\' or a control character (cluster_password.h refuses
+ * them) so that the double quotes below keep it one value. */
 static const char *start_command(bool auth)
 {
-    return auth ? "exec valkey-server /etc/valkey/valkey.conf --requirepass \"$VALKEY_PASSWORD\" "
-                  "--masterauth \"$VALKEY_PASSWORD\""
+    return auth ? "exec valkey-server /etc/valkey/valkey.conf - <<EOF\n"
+                  "requirepass \"$VALKEY_PASSWORD\"\n"
+                  "masterauth \"$VALKEY_PASSWORD\"\n"
+                  "EOF\n"
                 : "exec valkey-server /etc/valkey/valkey.conf";
 }
 
-static const char *probe_command(bool auth)
+/* The readiness probe: valkey-cli takes the password from VALKEYCLI_AUTH (REDISCLI_AUTH before
+ * Valkey 8), never from -a. */
+static const char *probe_command(void) { return "valkey-cli ping | grep -q PONG"; }
+
+/* The uid and gid of the valkey user in the official valkey images. */
+#define VALKEY_UID 999
+
+/* The pod's securityContext: non-root, with the data volume's group, and the runtime's seccomp
+ * profile — what the "restricted" Pod Security Standard asks for. New. */
+static json_t *pod_security_context(void)
 {
-    return auth ? "valkey-cli --no-auth-warning -a \"$VALKEY_PASSWORD\" ping | grep -q PONG"
-                : "valkey-cli ping | grep -q PONG";
+    return json_pack("{s:b, s:i, s:i, s:i, s:s, s:{s:s}}", "runAsNonRoot", 1, "runAsUser", VALKEY_UID, "runAsGroup",
+                     VALKEY_UID, "fsGroup", VALKEY_UID, "fsGroupChangePolicy", "OnRootMismatch", "seccompProfile",
+                     "type", "RuntimeDefault");
+}
+
+/* The container's securityContext: no privilege escalation, no capability. New. */
+static json_t *container_security_context(void)
+{
+    return json_pack("{s:b, s:{s:[s]}}", "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL");
+}
+
+/* The env of the valkey container (new): the password by Secret reference, under the names
+ * the start script and valkey-cli read. */
+static json_t *valkey_env(const struct vkc_spec *s, const struct desired_names *n)
+{
+    static const char *const names[] = {"VALKEY_PASSWORD", "VALKEYCLI_AUTH", "REDISCLI_AUTH"};
+    json_t *env = json_array();
+    for (size_t i = 0; s->auth_enabled && env && i < sizeof(names) / sizeof(names[0]); i++)
+        json_array_append_new(env, json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", names[i], "valueFrom", "secretKeyRef",
+                                             "name", n->auth_secret, "key", DESIRED_PASSWORD_KEY));
+    return env;
 }
 
 /* The pod template's labels (ours, then the user's that do not clash) and annotations (the
@@ -281,20 +315,16 @@ static int pod_metadata(const struct desired_input *in, json_t **labels, json_t 
 static json_t *valkey_container(const struct desired_input *in, const struct desired_names *n)
 {
     const struct vkc_spec *s = in->spec;
-    json_t *env = json_array();
-    if (s->auth_enabled)
-        json_array_append_new(env, json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", "VALKEY_PASSWORD",
-                                             "valueFrom", "secretKeyRef", "name", n->auth_secret,
-                                             "key", DESIRED_PASSWORD_KEY));
     json_t *container = json_pack(
         "{s:s, s:s, s:s, s:[s, s, s], s:o, s:[{s:s, s:i, s:s}], s:[{s:s, s:s}, {s:s, s:s}],"
-        " s:{s:{s:[s, s, s]}, s:i, s:i, s:i, s:i}}",
+        " s:{s:{s:[s, s, s]}, s:i, s:i, s:i, s:i}, s:o}",
         "name", "valkey", "image", s->image, "imagePullPolicy", vkc_pull_policy_names[s->pull_policy],
-        "command", "sh", "-c", start_command(s->auth_enabled), "env", env,
+        "command", "sh", "-c", start_command(s->auth_enabled), "env", valkey_env(s, n),
         "ports", "name", "valkey", "containerPort", DESIRED_PORT, "protocol", "TCP",
         "volumeMounts", "name", "config", "mountPath", "/etc/valkey", "name", "data", "mountPath", "/data",
-        "readinessProbe", "exec", "command", "sh", "-c", probe_command(s->auth_enabled),
-        "periodSeconds", 2, "timeoutSeconds", 2, "failureThreshold", 2, "successThreshold", 1);
+        "readinessProbe", "exec", "command", "sh", "-c", probe_command(),
+        "periodSeconds", 2, "timeoutSeconds", 2, "failureThreshold", 2, "successThreshold", 1,
+        "securityContext", container_security_context());
     const json_t *res = in->spec_json ? json_object_get(in->spec_json, "resources") : NULL;
     if (container && json_is_object(res) && json_object_size(res) > 0)
         json_object_set_new(container, "resources", json_deep_copy(res));
@@ -310,8 +340,8 @@ static json_t *pod_spec_of(const struct desired_input *in, const struct desired_
     json_t *volumes = json_pack("[{s:s, s:{s:s}}]", "name", "config", "configMap", "name", n->config_map);
     if (volumes && !s->has_storage_size)
         json_array_append_new(volumes, json_pack("{s:s, s:{}}", "name", "data", "emptyDir"));
-    json_t *pod_spec = json_pack("{s:[o], s:o, s:i}", "containers", valkey_container(in, n), "volumes", volumes,
-                                 "terminationGracePeriodSeconds", 30);
+    json_t *pod_spec = json_pack("{s:[o], s:o, s:i, s:o}", "containers", valkey_container(in, n), "volumes", volumes,
+                                 "terminationGracePeriodSeconds", 30, "securityContext", pod_security_context());
     if (!pod_spec)
         return NULL;
     pass_through(pod_spec, pod, "nodeSelector");

@@ -122,7 +122,7 @@ static void refresh(struct monitor *m)
             struct desired_names dn;
             desired_names_of(name, &spec, &dn);
             if (spec.auth_enabled)
-                cluster_password(m->secrets, NULL, ns, dn.auth_secret, w->password, sizeof(w->password));
+                cluster_password(m->secrets, NULL, ns, dn.auth_secret, w->password, sizeof(w->password), NULL, 0);
             else
                 w->password[0] = '\0';
             if (spec.auth_enabled && !w->password[0])

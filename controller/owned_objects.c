@@ -150,13 +150,20 @@ int owned_apply_statefulset(struct cluster_ctx *c, const struct desired_input *i
     return ensure(c, c->env->statefulsets, coll, desired_statefulset(in), created, err, errlen);
 }
 
-void owned_read_password(struct cluster_ctx *c)
+int owned_read_password(struct cluster_ctx *c)
 {
     struct desired_names n;
+    char why[320];
     c->password[0] = '\0';
     if (!c->spec.auth_enabled)
-        return;
+        return 0;
     desired_names_of(c->name, &c->spec, &n);
-    cluster_password(c->env->secrets, c->spec.auth_secret_name ? c->env->api : NULL, c->ns, n.auth_secret,
-                     c->password, sizeof(c->password));
+    if (cluster_password(c->env->secrets, c->spec.auth_secret_name ? c->env->api : NULL, c->ns, n.auth_secret,
+                         c->password, sizeof(c->password), why, sizeof(why)) == 0)
+        return 0;
+    if (!c->spec.auth_secret_name)
+        return 0; /* ours, just created: the cache has not seen it yet */
+    snprintf(c->blocked, sizeof(c->blocked), "spec.auth.secretName: %s", why);
+    cluster_warn_once(c, "AuthSecretUnusable", c->blocked);
+    return -1;
 }

@@ -22,8 +22,11 @@ int owned_apply_before_pods(struct cluster_ctx *c, const struct desired_input *i
 int owned_apply_statefulset(struct cluster_ctx *c, const struct desired_input *in, bool *created, char *err,
                             size_t errlen);
 
-/* The cluster's password into c->password ("" when auth is off or the Secret is not there
- * yet): from the cache of our Secrets, or for a user's Secret from the API server. */
-void owned_read_password(struct cluster_ctx *c);
+/* The cluster's password into c->password ("" when auth is off): from the cache of our
+ * Secrets, or for a user's Secret (spec.auth.secretName, which carries none of our labels) from
+ * the API server. Returns 0, or -1 when the user's Secret cannot be used: c->blocked then says
+ * why (missing, no "password" key, not usable) and a Warning Event says it once. Our own Secret
+ * missing from the cache is not an error (it was created a moment ago). */
+int owned_read_password(struct cluster_ctx *c);
 
 #endif

@@ -145,11 +145,16 @@ static struct reconcile_result run_steps(struct cluster_ctx *c, const json_t *sp
         cluster_write_blocked(c, err);
         return failed("%s", err);
     }
-    owned_read_password(c);
     json_t *pods = informer_list(c->env->pods, c->ns, "app.kubernetes.io/instance", c->name);
     if (!pods || cluster_ctx_load_pods(c, pods) != 0) {
         json_decref(pods);
         return failed("out of memory");
+    }
+    if (owned_read_password(c) != 0) {
+        /* Without the password no server can be probed or commanded: say why, change nothing. */
+        struct reconcile_result res = finish(c, cluster_labelled_primary(c), 1);
+        json_decref(pods);
+        return res;
     }
     cluster_probe_pods(c);
 

@@ -432,6 +432,76 @@ static void test_a_pdb_of_another_owner_is_never_deleted(void **state)
     assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
 }
 
+/* ---- the user's password Secret ------------------------------------------------------------ */
+
+static void test_a_missing_user_secret_is_said_once_and_nothing_is_done(void **state)
+{
+    struct world *w = *state;
+    json_t *o = make_vkc("{\"replicas\": 3, \"auth\": {\"secretName\": \"mine\"}}", "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    assert_int_equal(r.kind, RECONCILE_REQUEUE_AFTER);
+    /* Looked up on the API server: the user's Secret carries none of our labels. */
+    assert_int_equal(fake_api_count(&w->fake, "GET", "/api/v1/namespaces/" NS "/secrets/mine"), 1);
+    assert_int_equal(fake_api_count(&w->fake, "POST", "/api/v1/namespaces/" NS "/secrets"), 0); /* never ours */
+    assert_true(event_posted(&w->fake, "AuthSecretUnusable"));
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", "/apis/apps/v1/"), 0); /* no pods without a password */
+    const struct fake_call *st = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(st);
+    char *text = json_dumps(st->body, 0);
+    assert_non_null(strstr(text, "spec.auth.secretName: Secret shop/mine not found"));
+    free(text);
+
+    /* The next reconcile finds it in the status already: no second Event, no write at all. */
+    replay_writes_into_caches(w);
+    fake_api_clear_calls(&w->fake);
+    reconcile_cluster(&w->env, NS, "cache");
+    assert_false(event_posted(&w->fake, "AuthSecretUnusable"));
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+}
+
+static void test_a_user_secret_with_an_unusable_password_is_refused(void **state)
+{
+    struct world *w = *state;
+    static const struct {
+        const char *data, *says;
+    } cases[] = {
+        {"{\"other\": \"eA==\"}", "has no key \"password\""},
+        {"{\"password\": \"not base64!\"}", "is not base64"},
+        {"{\"password\": \"YSJi\"}", "holds"}, /* a"b */
+        {"{\"password\": \"YQpi\"}", "holds"}, /* a\nb */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        use_cluster(w, "{\"replicas\": 3, \"auth\": {\"secretName\": \"mine\"}}", "{}");
+        json_error_t e;
+        json_t *secret = json_pack("{s:{s:s, s:s}, s:o}", "metadata", "name", "mine", "namespace", NS, "data",
+                                   json_loads(cases[i].data, 0, &e));
+        fake_api_answer(&w->fake, "GET", "/api/v1/namespaces/" NS "/secrets/mine", 200, secret, 1);
+        assert_int_equal(owned_read_password(&w->c), -1);
+        if (!strstr(w->c.blocked, cases[i].says))
+            fail_msg("case %zu: \"%s\" does not say \"%s\"", i, w->c.blocked, cases[i].says);
+        assert_string_equal(w->c.password, "");
+        json_decref(w->vkc);
+        w->vkc = NULL;
+    }
+}
+
+static void test_a_usable_user_password_is_read(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 3, \"auth\": {\"secretName\": \"mine\"}}", "{}");
+    json_t *secret = json_pack("{s:{s:s, s:s}, s:{s:s}}", "metadata", "name", "mine", "namespace", NS, "data",
+                               "password", "czNjIHIzdCE="); /* s3c r3t! */
+    fake_api_answer(&w->fake, "GET", "/api/v1/namespaces/" NS "/secrets/mine", 200, secret, 0);
+    assert_int_equal(owned_read_password(&w->c), 0);
+    assert_string_equal(w->c.password, "s3c r3t!");
+    assert_string_equal(w->c.blocked, "");
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+}
+
 /* ---- cluster_ctx ----------------------------------------------------------------------------- */
 
 static void test_pods_of_this_statefulset_only_by_ordinal_without_a_cap(void **state)
@@ -835,6 +905,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deleted_or_deleting_cluster_is_left_to_garbage_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_disabled_pdb_is_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pdb_of_another_owner_is_never_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_missing_user_secret_is_said_once_and_nothing_is_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_user_secret_with_an_unusable_password_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_usable_user_password_is_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pods_of_this_statefulset_only_by_ordinal_without_a_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_election_waits_for_every_pod, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pod_already_serving_as_primary_keeps_the_role, setup, teardown),
