@@ -164,6 +164,17 @@ static json_t *service_ports(void)
                      "targetPort", DESIRED_PORT, "protocol", "TCP");
 }
 
+/* The headless Service's ports: valkey, and the exporter's "metrics" (for a ServiceMonitor or
+ * a scrape job on endpoints) when spec.metrics.enabled. New. */
+static json_t *headless_ports(const struct vkc_spec *s)
+{
+    json_t *ports = service_ports();
+    if (ports && s->metrics_enabled)
+        json_array_append_new(ports, json_pack("{s:s, s:i, s:i, s:s}", "name", "metrics", "port", DESIRED_METRICS_PORT,
+                                               "targetPort", DESIRED_METRICS_PORT, "protocol", "TCP"));
+    return ports;
+}
+
 json_t *desired_headless_service(const struct desired_input *in)
 {
     struct desired_names n;
@@ -172,7 +183,7 @@ json_t *desired_headless_service(const struct desired_input *in)
     if (svc)
         json_object_set_new(svc, "spec", json_pack("{s:s, s:b, s:o, s:o}", "clusterIP", "None",
                                                    "publishNotReadyAddresses", 1, "selector",
-                                                   selector_labels(in->name), "ports", service_ports()));
+                                                   selector_labels(in->name), "ports", headless_ports(in->spec)));
     return svc;
 }
 
@@ -308,6 +319,14 @@ static int pod_metadata(const struct desired_input *in, json_t **labels, json_t 
     snprintf(hash, sizeof(hash), "%016llx", config_hash(conf));
     json_object_set_new(*annotations, "gungnir.dev/config-hash", json_string(hash));
     free(conf);
+    if (in->spec->metrics_enabled) {
+        /* Where Prometheus' usual kubernetes-pods scrape job finds the exporter. */
+        char port[16];
+        snprintf(port, sizeof(port), "%d", DESIRED_METRICS_PORT);
+        json_object_set_new(*annotations, "prometheus.io/scrape", json_string("true"));
+        json_object_set_new(*annotations, "prometheus.io/port", json_string(port));
+        json_object_set_new(*annotations, "prometheus.io/path", json_string("/metrics"));
+    }
     return 0;
 }
 
@@ -331,6 +350,47 @@ static json_t *valkey_container(const struct desired_input *in, const struct des
     return container;
 }
 
+/* The exporter's resources (new), so that the pod keeps the QoS class spec.qosClass names: a
+ * Guaranteed pod needs limits equal to requests in every container, a BestEffort pod none. */
+static json_t *exporter_resources(const struct vkc_spec *s)
+{
+    enum vkc_qos qos = s->has_qos ? s->qos : vkc_spec_derived_qos(&s->requests, &s->limits);
+    switch (qos) {
+    case VKC_QOS_GUARANTEED:
+        return json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "requests", "cpu", "50m", "memory", "64Mi", "limits", "cpu",
+                         "50m", "memory", "64Mi");
+    case VKC_QOS_BURSTABLE:
+        return json_pack("{s:{s:s, s:s}, s:{s:s}}", "requests", "cpu", "10m", "memory", "32Mi", "limits", "memory",
+                         "64Mi");
+    case VKC_QOS_BEST_EFFORT:
+        break;
+    }
+    return NULL;
+}
+
+/* The metrics sidecar (new): the exporter scrapes the server on localhost and serves
+ * /metrics on DESIRED_METRICS_PORT, with the password by Secret reference. */
+static json_t *exporter_container(const struct vkc_spec *s, const struct desired_names *n)
+{
+    char listen[16];
+    snprintf(listen, sizeof(listen), ":%d", DESIRED_METRICS_PORT);
+    json_t *env = json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "REDIS_ADDR", "value", "redis://localhost:6379", "name",
+                            "REDIS_EXPORTER_WEB_LISTEN_ADDRESS", "value", listen);
+    if (env && s->auth_enabled)
+        json_array_append_new(env, json_pack("{s:s, s:{s:{s:s, s:s}}}", "name", "REDIS_PASSWORD", "valueFrom",
+                                             "secretKeyRef", "name", n->auth_secret, "key", DESIRED_PASSWORD_KEY));
+    json_t *c = json_pack("{s:s, s:s, s:s, s:o, s:[{s:s, s:i, s:s}], s:o}", "name", "metrics", "image",
+                          DESIRED_EXPORTER_IMAGE, "imagePullPolicy", vkc_pull_policy_names[s->pull_policy], "env", env,
+                          "ports", "name", "metrics", "containerPort", DESIRED_METRICS_PORT, "protocol", "TCP",
+                          "securityContext", container_security_context());
+    json_t *res = exporter_resources(s);
+    if (c && res)
+        json_object_set_new(c, "resources", res);
+    else
+        json_decref(res);
+    return c;
+}
+
 /* The pod spec (new): the container, the config volume (and an emptyDir for data without
  * storage), scheduling fields passed through, anti-affinity unless the user gave their own. */
 static json_t *pod_spec_of(const struct desired_input *in, const struct desired_names *n)
@@ -344,6 +404,8 @@ static json_t *pod_spec_of(const struct desired_input *in, const struct desired_
                                  "terminationGracePeriodSeconds", 30, "securityContext", pod_security_context());
     if (!pod_spec)
         return NULL;
+    if (s->metrics_enabled)
+        json_array_append_new(json_object_get(pod_spec, "containers"), exporter_container(s, n));
     pass_through(pod_spec, pod, "nodeSelector");
     pass_through(pod_spec, pod, "tolerations");
     pass_through(pod_spec, pod, "topologySpreadConstraints");

@@ -20,6 +20,10 @@
 #define DESIRED_PASSWORD_KEY "password"
 #define DESIRED_SWITCHOVER_ANNOTATION "gungnir.dev/switchover-to" /* on the ValkeyCluster: <pod> */
 #define DESIRED_NAME_MAX 64
+#define DESIRED_METRICS_PORT 9121 /* the exporter sidecar's metrics port (spec.metrics.enabled) */
+/* The exporter sidecar's image: the standard Redis/Valkey exporter (Debian packages the same
+ * program as prometheus-redis-exporter). */
+#define DESIRED_EXPORTER_IMAGE "oliver006/redis_exporter:v1.67.0"
 
 /* The names of everything a cluster owns, derived from its name. */
 struct desired_names {

@@ -158,6 +158,89 @@ static void test_without_auth_there_is_no_password_at_all(void **state)
     release(&r);
 }
 
+static const json_t *container_named(const struct rendered *r, const char *name)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(pod_spec(r), "containers"), i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void test_metrics_adds_the_exporter_sidecar_and_says_where_to_scrape(void **state)
+{
+    (void)state;
+    struct rendered r;
+    render(&r, "{\"metrics\": {\"enabled\": true}}");
+    const json_t *m = container_named(&r, "metrics");
+    assert_non_null(m);
+    assert_non_null(strstr(json_string_value(json_object_get(m, "image")), "redis_exporter"));
+    const json_t *port = json_array_get(json_object_get(m, "ports"), 0);
+    assert_string_equal(json_string_value(json_object_get(port, "name")), "metrics");
+    assert_int_equal(json_integer_value(json_object_get(port, "containerPort")), DESIRED_METRICS_PORT);
+    /* It scrapes its own pod's server, with the password by reference. */
+    size_t i;
+    const json_t *e;
+    bool addr = false, pass = false;
+    json_array_foreach(json_object_get(m, "env"), i, e)
+    {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        if (strcmp(name, "REDIS_ADDR") == 0)
+            addr = strcmp(json_string_value(json_object_get(e, "value")), "redis://localhost:6379") == 0;
+        if (strcmp(name, "REDIS_PASSWORD") == 0)
+            pass = json_object_get(json_object_get(json_object_get(e, "valueFrom"), "secretKeyRef"), "name") != NULL &&
+                   json_object_get(e, "value") == NULL;
+    }
+    assert_true(addr);
+    assert_true(pass);
+    assert_true(json_is_false(json_object_get(json_object_get(m, "securityContext"), "allowPrivilegeEscalation")));
+    const json_t *ann = json_object_get(json_object_get(json_object_get(json_object_get(r.sts, "spec"), "template"),
+                                                        "metadata"),
+                                        "annotations");
+    assert_string_equal(json_string_value(json_object_get(ann, "prometheus.io/scrape")), "true");
+    assert_string_equal(json_string_value(json_object_get(ann, "prometheus.io/port")), "9121");
+    release(&r);
+
+    render(&r, "{\"metrics\": {\"enabled\": false}}");
+    assert_int_equal(json_array_size(json_object_get(pod_spec(&r), "containers")), 1);
+    assert_false(any_string_contains(r.sts, "prometheus.io"));
+    release(&r);
+}
+
+static void test_the_exporter_keeps_the_pods_qos_class(void **state)
+{
+    (void)state;
+    struct rendered r;
+    render(&r, "{\"metrics\": {\"enabled\": true}, \"resources\": {\"requests\": {\"cpu\": \"1\", \"memory\": \"1Gi\"},"
+               " \"limits\": {\"cpu\": \"1\", \"memory\": \"1Gi\"}}}");
+    const json_t *res = json_object_get(container_named(&r, "metrics"), "resources");
+    assert_true(json_equal(json_object_get(res, "requests"), json_object_get(res, "limits")));
+    assert_non_null(json_object_get(json_object_get(res, "limits"), "cpu"));
+    release(&r);
+
+    render(&r, "{\"metrics\": {\"enabled\": true}}"); /* BestEffort: no container may ask for anything */
+    assert_null(json_object_get(container_named(&r, "metrics"), "resources"));
+    release(&r);
+}
+
+static void test_the_headless_service_names_the_metrics_port(void **state)
+{
+    (void)state;
+    struct rendered r;
+    render(&r, "{\"metrics\": {\"enabled\": true}}");
+    struct desired_input in = {.name = "cache", .namespace_ = "ns", .uid = "u-1", .spec = &r.spec,
+                               .spec_json = json_object_get(r.vkc, "spec"), .pdb_api_version = "policy/v1"};
+    json_t *svc = desired_headless_service(&in);
+    const json_t *ports = json_object_get(json_object_get(svc, "spec"), "ports");
+    assert_int_equal(json_array_size(ports), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ports, 1), "name")), "metrics");
+    json_decref(svc);
+    release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +248,9 @@ int main(void)
         cmocka_unit_test(test_the_password_is_never_an_argument),
         cmocka_unit_test(test_a_user_secret_is_referenced_as_it_is),
         cmocka_unit_test(test_without_auth_there_is_no_password_at_all),
+        cmocka_unit_test(test_metrics_adds_the_exporter_sidecar_and_says_where_to_scrape),
+        cmocka_unit_test(test_the_exporter_keeps_the_pods_qos_class),
+        cmocka_unit_test(test_the_headless_service_names_the_metrics_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
