@@ -8,7 +8,9 @@
 #include "log.h"
 #include "owned_objects.h"
 #include "planned_moves.h"
+#include "quantity.h"
 #include "roles.h"
+#include "storage_growth.h"
 #include "vkc_defaults.h"
 #include "vkc_validate.h"
 
@@ -87,6 +89,16 @@ static int apply_statefulset(struct cluster_ctx *c, struct desired_input *in, st
 {
     struct vkc_spec sized = c->spec;
     sized.replicas = sts_replicas;
+    int64_t claim_bytes;
+    int grow = storage_growth_step(c, &claim_bytes, err, errlen);
+    if (grow < 0)
+        return -1;
+    if (grow == STORAGE_WAIT) {
+        (*pending)++;
+        return 0;
+    }
+    if (c->spec.has_storage_size && claim_bytes != quantity_value(c->spec.storage_size))
+        sized.storage_size.milli = claim_bytes * 1000; /* a refused growth keeps the old size */
     in->spec = &sized;
     json_t *old = informer_get(c->env->statefulsets, c->ns, c->name);
     int64_t old_replicas = json_integer_value(json_object_get(json_object_get(old, "spec"), "replicas"));

@@ -26,6 +26,7 @@
 #include "planned_moves.h"
 #include "reconcile.h"
 #include "roles.h"
+#include "storage_growth.h"
 #include "vkc_defaults.h"
 #include "vkc_validate.h"
 
@@ -430,6 +431,128 @@ static void test_a_pdb_of_another_owner_is_never_deleted(void **state)
 
     assert_int_equal(owned_apply_before_pods(&w->c, &in, err, sizeof(err)), 0);
     assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
+}
+
+/* ---- storage growth ---------------------------------------------------------------------------- */
+
+#define PVC_PATH "/api/v1/namespaces/" NS "/persistentvolumeclaims/data-cache-"
+#define GI (1024LL * 1024 * 1024)
+
+/* A StatefulSet "cache" of `pods` pods whose claim template asks for claim ("1Gi"). */
+static void cached_sts(struct world *w, int pods, const char *claim, bool deleting)
+{
+    json_t *sts = json_pack("{s:{s:s, s:s}, s:{s:i, s:[{s:{s:s}, s:{s:{s:{s:s}}}}]}}", "metadata", "name", "cache",
+                            "namespace", NS, "spec", "replicas", pods, "volumeClaimTemplates", "metadata", "name",
+                            "data", "spec", "resources", "requests", "storage", claim);
+    if (deleting)
+        json_object_set_new(json_object_get(sts, "metadata"), "deletionTimestamp", json_string("2026-11-29T00:00:00Z"));
+    informer_cache_apply(w->statefulsets, INFORMER_ADDED, sts);
+    json_decref(sts);
+}
+
+static json_t *claim_of(const char *request, const char *capacity)
+{
+    return json_pack("{s:{s:{s:{s:s}}}, s:{s:{s:s}}}", "spec", "resources", "requests", "storage", request, "status",
+                     "capacity", "storage", capacity);
+}
+
+static void test_storage_growth_raises_each_claim_then_recreates_the_statefulset(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 3, \"storage\": {\"size\": \"2Gi\"}}", "{}");
+    cached_sts(w, 3, "1Gi", false);
+    fake_api_answer(&w->fake, "GET", PVC_PATH "0", 200, claim_of("1Gi", "1Gi"), 0);
+    fake_api_answer(&w->fake, "GET", PVC_PATH "1", 200, claim_of("2Gi", "1Gi"), 0); /* asked already */
+    /* data-cache-2 was never made: 404 */
+    int64_t bytes = 0;
+    char err[256] = "";
+
+    assert_int_equal(storage_growth_step(&w->c, &bytes, err, sizeof(err)), STORAGE_WAIT);
+
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", PVC_PATH), 1);
+    const struct fake_call *p = fake_api_find(&w->fake, "PATCH", PVC_PATH "0", 0);
+    assert_non_null(p);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(json_object_get(p->body, "spec"), "resources"), "requests"), "storage")),
+        "2147483648");
+    /* Then the StatefulSet goes, leaving its pods, after the claims. */
+    int del = index_of(&w->fake, "DELETE", "/apis/apps/v1/namespaces/" NS "/statefulsets/cache");
+    assert_true(del > index_of(&w->fake, "PATCH", PVC_PATH "0"));
+    assert_non_null(strstr(w->fake.calls[del].path, "propagationPolicy=Orphan"));
+    const struct fake_call *st = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(st);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(st->body, "status"), "storage"),
+                                                          "phase")),
+                        "Resizing");
+    assert_true(event_posted(&w->fake, "StorageResize"));
+}
+
+static void test_storage_growth_refused_keeps_the_old_size_and_asks_once(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 2, \"storage\": {\"size\": \"2Gi\"}}", "{}");
+    cached_sts(w, 2, "1Gi", false);
+    fake_api_answer(&w->fake, "GET", PVC_PATH, 200, claim_of("1Gi", "1Gi"), 0);
+    fake_api_answer(&w->fake, "PATCH", PVC_PATH, 403, NULL, 0);
+    int64_t bytes = 0;
+    char err[256] = "";
+
+    assert_int_equal(storage_growth_step(&w->c, &bytes, err, sizeof(err)), STORAGE_APPLY);
+
+    assert_int_equal(bytes, 1 * GI); /* the StatefulSet is applied as it is */
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
+    assert_true(event_posted(&w->fake, "StorageResizeRefused"));
+    const struct fake_call *st = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(st);
+    const json_t *storage = json_object_get(json_object_get(st->body, "status"), "storage");
+    assert_string_equal(json_string_value(json_object_get(storage, "phase")), "Refused");
+    assert_string_equal(json_string_value(json_object_get(storage, "size")), "2147483648");
+
+    /* Said in the status: the next reconcile does not ask again for this size. */
+    json_decref(w->vkc);
+    w->vkc = NULL;
+    use_cluster(w, "{\"replicas\": 2, \"storage\": {\"size\": \"2Gi\"}}",
+                "{\"storage\": {\"size\": \"2147483648\", \"phase\": \"Refused\", \"message\": \"x\"}}");
+    fake_api_clear_calls(&w->fake);
+    assert_int_equal(storage_growth_step(&w->c, &bytes, err, sizeof(err)), STORAGE_APPLY);
+    assert_int_equal(bytes, 1 * GI);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+}
+
+static void test_storage_growth_waits_while_the_statefulset_is_deleted(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 2, \"storage\": {\"size\": \"2Gi\"}}", "{}");
+    cached_sts(w, 2, "1Gi", true);
+    int64_t bytes = 0;
+    char err[256] = "";
+    assert_int_equal(storage_growth_step(&w->c, &bytes, err, sizeof(err)), STORAGE_WAIT);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+}
+
+static void test_storage_growth_is_resized_when_every_claim_has_the_capacity(void **state)
+{
+    struct world *w = *state;
+    const char *resizing = "{\"storage\": {\"size\": \"2147483648\", \"phase\": \"Resizing\", \"message\": \"x\"}}";
+    use_cluster(w, "{\"replicas\": 2, \"storage\": {\"size\": \"2Gi\"}}", resizing);
+    cached_sts(w, 2, "2Gi", false);
+    fake_api_answer(&w->fake, "GET", PVC_PATH "0", 200, claim_of("2Gi", "2Gi"), 0);
+    fake_api_answer(&w->fake, "GET", PVC_PATH "1", 200, claim_of("2Gi", "1Gi"), 1); /* not yet, then done */
+    fake_api_answer(&w->fake, "GET", PVC_PATH "1", 200, claim_of("2Gi", "2Gi"), 0);
+    int64_t bytes = 0;
+    char err[256] = "";
+
+    assert_int_equal(storage_growth_step(&w->c, &bytes, err, sizeof(err)), STORAGE_APPLY);
+    assert_int_equal(fake_api_writes(&w->fake), 0); /* still Resizing */
+
+    assert_int_equal(storage_growth_step(&w->c, &bytes, err, sizeof(err)), STORAGE_APPLY);
+    const struct fake_call *st = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(st);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(st->body, "status"), "storage"),
+                                                          "phase")),
+                        "Resized");
+    assert_int_equal(bytes, 2 * GI);
 }
 
 /* ---- the user's password Secret ------------------------------------------------------------ */
@@ -905,6 +1028,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deleted_or_deleting_cluster_is_left_to_garbage_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_disabled_pdb_is_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pdb_of_another_owner_is_never_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_growth_raises_each_claim_then_recreates_the_statefulset, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_storage_growth_refused_keeps_the_old_size_and_asks_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_growth_waits_while_the_statefulset_is_deleted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_growth_is_resized_when_every_claim_has_the_capacity, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_missing_user_secret_is_said_once_and_nothing_is_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_user_secret_with_an_unusable_password_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_usable_user_password_is_read, setup, teardown),
