@@ -2,11 +2,16 @@
  *
  * The property tests generate thousands of replica sets from a seeded PRNG (the seed is printed
  * on a failure, so a failing set can be replayed) and check failover_select against a brute-force
- * model written from the header's contract:
- *   eligible = reachable && is_replica && priority > 0 && (max_lag_bytes <= 0 ||
- *              top - offset <= max_lag_bytes), where top is the highest of reference_offset and
- *              the offsets of the reachable replicas (the most advanced known offset);
- *   order    = highest priority, then highest offset, then lowest name (strcmp). */
+ * model written from the rule in docs/api.md and the design (architecture.md, "Select"), not from
+ * failover_select.c:
+ *   eligible: a reachable replica, priority above 0, and, when maxLagBytes is above 0, no more
+ *             than maxLagBytes behind any offset known to be reached: the old primary's (the
+ *             reference, -1 when unknown) and every reachable replica's;
+ *   choice:   the eligible one that no other eligible one beats, where b beats a when b has the
+ *             higher priority, or the same priority and the higher offset, or the same priority,
+ *             the same offset and the lower pod name (byte order, as strcmp).
+ * The model checks every pair and every known offset directly; it has no running maximum and no
+ * comparator shared with the code under test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,35 +91,39 @@ static void gen_set(struct set *s)
 
 /* ---- the model --------------------------------------------------------------------------- */
 
-static long long model_top(const struct set *s)
+/* A reachable replica: the only pods a failover can promote. */
+static bool model_live_replica(const struct failover_candidate *c) { return c->reachable && c->is_replica; }
+
+/* Within maxLagBytes of every offset known to be reached (0 or less: no limit). */
+static bool model_within_lag(const struct set *s, const struct failover_candidate *c)
 {
-    long long top = s->reference;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->c[i].reachable && s->c[i].is_replica && s->c[i].offset > top)
-            top = s->c[i].offset;
-    return top;
+    if (s->max_lag <= 0)
+        return true;
+    if (s->reference != -1 && s->reference - c->offset > s->max_lag)
+        return false;
+    for (size_t j = 0; j < s->n; j++)
+        if (model_live_replica(&s->c[j]) && s->c[j].offset - c->offset > s->max_lag)
+            return false;
+    return true;
 }
 
 static bool model_eligible(const struct set *s, size_t i)
 {
     const struct failover_candidate *c = &s->c[i];
-    if (!c->reachable || !c->is_replica || c->priority <= 0)
-        return false;
-    return s->max_lag <= 0 || model_top(s) - c->offset <= s->max_lag;
+    return model_live_replica(c) && c->priority > 0 && model_within_lag(s, c);
 }
 
-/* true when a is promoted before b (both eligible, distinct names). */
-static bool model_before(const struct failover_candidate *a, const struct failover_candidate *b)
+/* True when b beats a by the written rule (a and b have distinct names). */
+static bool model_beats(const struct failover_candidate *b, const struct failover_candidate *a)
 {
-    if (a->priority != b->priority)
-        return a->priority > b->priority;
-    if (a->offset != b->offset)
-        return a->offset > b->offset;
-    return strcmp(a->name, b->name) < 0;
+    bool higher_priority = b->priority > a->priority;
+    bool same_priority_higher_offset = b->priority == a->priority && b->offset > a->offset;
+    bool same_both_lower_name = b->priority == a->priority && b->offset == a->offset && strcmp(b->name, a->name) < 0;
+    return higher_priority || same_priority_higher_offset || same_both_lower_name;
 }
 
 /* The index of the model's choice by brute force: the eligible one no other eligible one
- * precedes; -1 when none is eligible. */
+ * beats; -1 when none is eligible. */
 static int model_select(const struct set *s)
 {
     int best = -1;
@@ -122,11 +131,11 @@ static int model_select(const struct set *s)
         if (!model_eligible(s, i))
             continue;
         bool beaten = false;
-        for (size_t j = 0; j < s->n && !beaten; j++)
-            if (j != i && model_eligible(s, j) && model_before(&s->c[j], &s->c[i]))
+        for (size_t j = 0; j < s->n; j++)
+            if (j != i && model_eligible(s, j) && model_beats(&s->c[j], &s->c[i]))
                 beaten = true;
         if (!beaten) {
-            assert_int_equal(best, -1); /* the maximum of a total order is unique */
+            assert_int_equal(best, -1); /* the rule leaves exactly one unbeaten */
             best = (int)i;
         }
     }
@@ -136,17 +145,14 @@ static int model_select(const struct set *s)
 /* The reason the header promises when nothing is eligible. */
 static void model_why(const struct set *s, char *buf, size_t len)
 {
-    size_t reachable = 0, promotable = 0;
+    bool any_live = false, any_promotable = false;
     for (size_t i = 0; i < s->n; i++) {
-        if (!s->c[i].reachable || !s->c[i].is_replica)
-            continue;
-        reachable++;
-        if (s->c[i].priority > 0)
-            promotable++;
+        any_live = any_live || model_live_replica(&s->c[i]);
+        any_promotable = any_promotable || (model_live_replica(&s->c[i]) && s->c[i].priority > 0);
     }
-    if (reachable == 0)
+    if (!any_live)
         snprintf(buf, len, "no reachable replica");
-    else if (promotable == 0)
+    else if (!any_promotable)
         snprintf(buf, len, "every reachable replica has priority 0");
     else
         snprintf(buf, len, "every promotable replica is more than %lld bytes behind", s->max_lag);
@@ -190,8 +196,7 @@ static void check_one(const struct set *s, uint64_t seed, int trial)
         assert_true(c->priority > 0);
         assert_true(c->reachable);
         assert_true(c->is_replica);
-        if (s->max_lag > 0)
-            assert_true(model_top(s) - c->offset <= s->max_lag);
+        assert_true(model_within_lag(s, c));
     } else {
         model_why(s, want_why, sizeof(want_why));
         if (strncmp(why, want_why, strlen(want_why)) != 0) {
@@ -281,7 +286,7 @@ static void test_order_total(void **state)
                 int ij = failover_order(&s.c[i], &s.c[j]), ji = failover_order(&s.c[j], &s.c[i]);
                 assert_int_not_equal(ij, 0); /* 0 only for the same name */
                 assert_int_equal(sign(ij), -sign(ji));
-                assert_int_equal(ij < 0, model_before(&s.c[i], &s.c[j]));
+                assert_int_equal(ij < 0, model_beats(&s.c[i], &s.c[j]));
                 for (size_t k = 0; k < s.n; k++) {
                     if (k == i || k == j)
                         continue;
