@@ -57,21 +57,6 @@ static json_t *child_object(struct defaulter *d, json_t *parent, const char *par
     return json_is_object(child) ? child : NULL;
 }
 
-/* Parses a quantity given as a JSON string or integer. Returns 0, or -1 when it is not one or
- * is negative (the Validator refuses those; defaults are not derived from them). */
-static int quantity_of(const json_t *v, quantity_t *q)
-{
-    char digits[32];
-    int rc = -1;
-    if (json_is_integer(v)) {
-        snprintf(digits, sizeof(digits), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        rc = quantity_parse(digits, q, NULL, 0);
-    } else if (json_is_string(v)) {
-        rc = quantity_parse(json_string_value(v), q, NULL, 0);
-    }
-    return rc == 0 && q->milli >= 0 ? 0 : -1;
-}
-
 /* With qosClass Guaranteed, a lone cpu or memory request is copied to the limit and a lone
  * limit to the request. */
 static void default_guaranteed(struct defaulter *d, json_t *spec)
@@ -97,34 +82,6 @@ static void default_guaranteed(struct defaulter *d, json_t *spec)
     }
 }
 
-/* Reads requests or limits into a vkc_resource_set; -1 when a quantity does not parse. */
-static int resource_set_of(const json_t *set, struct vkc_resource_set *out)
-{
-    const char *name;
-    json_t *v;
-
-    memset(out, 0, sizeof(*out));
-    if (!set || json_is_null(set))
-        return 0;
-    if (!json_is_object(set))
-        return -1;
-    json_object_foreach((json_t *)set, name, v)
-    {
-        quantity_t q;
-        if (quantity_of(v, &q) != 0)
-            return -1;
-        out->count++;
-        if (strcmp(name, "cpu") == 0) {
-            out->has_cpu = true;
-            out->cpu = q;
-        } else if (strcmp(name, "memory") == 0) {
-            out->has_memory = true;
-            out->memory = q;
-        }
-    }
-    return 0;
-}
-
 /* qosClass from the resources, and maxmemory at 80% of the memory limit. */
 static void default_from_resources(struct defaulter *d, json_t *spec)
 {
@@ -133,8 +90,8 @@ static void default_from_resources(struct defaulter *d, json_t *spec)
 
     if (res && !json_is_null(res) && !json_is_object(res))
         return;
-    if (resource_set_of(json_object_get(res, "requests"), &requests) != 0 ||
-        resource_set_of(json_object_get(res, "limits"), &limits) != 0)
+    if (vkc_spec_resource_set(json_object_get(res, "requests"), "spec.resources.requests", &requests, NULL) != 0 ||
+        vkc_spec_resource_set(json_object_get(res, "limits"), "spec.resources.limits", &limits, NULL) != 0)
         return; /* the Validator reports the bad quantity */
     set_default(d, spec, "/spec", "qosClass",
                 json_string(vkc_qos_names[vkc_spec_derived_qos(&requests, &limits)]));
@@ -175,7 +132,8 @@ int vkc_default(json_t *obj, jsonpatch *patch)
 
     const json_t *storage = json_object_get(spec, "storage");
     quantity_t size;
-    bool has_storage = json_is_object(storage) && quantity_of(json_object_get(storage, "size"), &size) == 0;
+    bool has_storage = json_is_object(storage) &&
+                       vkc_spec_quantity(json_object_get(storage, "size"), "spec.storage.size", &size, NULL) == 0;
     if ((o = child_object(&d, spec, "/spec", "persistence", p, sizeof(p))))
         set_default(&d, o, p, "mode", json_string(has_storage ? "rdb" : "none"));
 

@@ -103,8 +103,7 @@ static int read_enum(ferr_list *e, const json_t *obj, const char *parent, const 
     return -1;
 }
 
-/* A quantity as Kubernetes accepts it in JSON: a string, or a plain integer. */
-static int parse_quantity_value(ferr_list *e, const json_t *v, const char *path, quantity_t *out)
+int vkc_spec_quantity(const json_t *v, const char *path, quantity_t *out, ferr_list *errs)
 {
     char reason[160];
     char digits[32];
@@ -116,18 +115,21 @@ static int parse_quantity_value(ferr_list *e, const json_t *v, const char *path,
     } else if (json_is_string(v)) {
         s = json_string_value(v);
     } else {
-        ferr_add(e, FERR_TYPE, path, v, "string");
+        if (errs)
+            ferr_add(errs, FERR_TYPE, path, v, "string");
         return -1;
     }
     if (quantity_parse(s, out, reason, sizeof(reason)) != 0) {
-        ferr_add(e, FERR_INVALID, path, v, "%s", reason);
+        if (errs)
+            ferr_add(errs, FERR_INVALID, path, v, "%s", reason);
         return -1;
     }
     if (out->milli < 0) {
-        ferr_add(e, FERR_INVALID, path, v, "must be greater than or equal to 0");
+        if (errs)
+            ferr_add(errs, FERR_INVALID, path, v, "must be greater than or equal to 0");
         return -1;
     }
-    return 1;
+    return 0;
 }
 
 static int read_quantity(ferr_list *e, const json_t *obj, const char *parent, const char *key,
@@ -137,30 +139,34 @@ static int read_quantity(ferr_list *e, const json_t *obj, const char *parent, co
     char p[FERR_FIELD_MAX];
     if (!v)
         return 0;
-    return parse_quantity_value(e, v, path_of(p, sizeof(p), parent, key), out);
+    return vkc_spec_quantity(v, path_of(p, sizeof(p), parent, key), out, e) == 0 ? 1 : -1;
 }
 
-/* spec.resources.requests or .limits: every value a non-negative quantity. */
-static void parse_resource_set(ferr_list *e, const json_t *res, const char *key,
-                               struct vkc_resource_set *out)
+int vkc_spec_resource_set(const json_t *set, const char *path, struct vkc_resource_set *out,
+                          ferr_list *errs)
 {
-    const json_t *set = NULL;
     const char *name;
     const json_t *v;
-    char parent[FERR_FIELD_MAX];
     char p[FERR_FIELD_MAX];
+    int rc = 0;
 
     memset(out, 0, sizeof(*out));
-    if (read_object(e, res, "spec.resources", key, &set) <= 0)
-        return;
-    path_of(parent, sizeof(parent), "spec.resources", key);
+    if (!set || json_is_null(set))
+        return 0;
+    if (!json_is_object(set)) {
+        if (errs)
+            ferr_add(errs, FERR_TYPE, path, set, "object");
+        return -1;
+    }
     json_object_foreach((json_t *)set, name, v)
     {
         quantity_t q;
-        ferr_path_key(p, sizeof(p), parent, name);
+        ferr_path_key(p, sizeof(p), path, name);
         out->count++;
-        if (parse_quantity_value(e, v, p, &q) <= 0)
+        if (vkc_spec_quantity(v, p, &q, errs) != 0) {
+            rc = -1;
             continue;
+        }
         if (strcmp(name, "cpu") == 0) {
             out->has_cpu = true;
             out->cpu = q;
@@ -169,6 +175,7 @@ static void parse_resource_set(ferr_list *e, const json_t *res, const char *key,
             out->memory = q;
         }
     }
+    return rc;
 }
 
 /* request <= limit for every resource named on both sides. */
@@ -184,14 +191,10 @@ static void check_requests_within_limits(ferr_list *e, const json_t *res)
     {
         const json_t *lv = json_object_get(lim, name);
         quantity_t rq, lq;
-        ferr_list scratch; /* syntax errors are already reported by parse_resource_set */
         char p[FERR_FIELD_MAX];
 
-        if (!lv)
-            continue;
-        ferr_init(&scratch);
-        if (parse_quantity_value(&scratch, rv, "", &rq) <= 0 ||
-            parse_quantity_value(&scratch, lv, "", &lq) <= 0)
+        /* syntax errors are already reported by vkc_spec_resource_set */
+        if (!lv || vkc_spec_quantity(rv, "", &rq, NULL) != 0 || vkc_spec_quantity(lv, "", &lq, NULL) != 0)
             continue;
         if (quantity_cmp(rq, lq) > 0) {
             ferr_path_key(p, sizeof(p), "spec.resources.requests", name);
@@ -273,8 +276,8 @@ int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
         s->pull_policy = (enum vkc_pull_policy)en;
 
     if (read_object(errs, spec, "spec", "resources", &obj) > 0) {
-        parse_resource_set(errs, obj, "requests", &s->requests);
-        parse_resource_set(errs, obj, "limits", &s->limits);
+        vkc_spec_resource_set(field(obj, "requests"), "spec.resources.requests", &s->requests, errs);
+        vkc_spec_resource_set(field(obj, "limits"), "spec.resources.limits", &s->limits, errs);
         check_requests_within_limits(errs, obj);
     }
     if (read_enum(errs, spec, "spec", "qosClass", vkc_qos_names, &en) > 0) {

@@ -89,6 +89,19 @@ struct vkc_spec {
  * it could be). */
 int vkc_spec_parse(const json_t *spec, struct vkc_spec *out, ferr_list *errs);
 
+/* Reads v (borrowed; may be NULL) as Kubernetes accepts a quantity in JSON: a string or a plain
+ * integer, >= 0. Returns 0 with *out set; or -1, after adding an error at path to errs when errs
+ * is not NULL (not a string or integer, the parser's message, or below 0). */
+int vkc_spec_quantity(const json_t *v, const char *path, quantity_t *out, ferr_list *errs);
+
+/* Reads one side of spec.resources into *out: set (borrowed) is the requests or limits object,
+ * NULL or JSON null for none; path is its field path ("spec.resources.requests"). A value that is
+ * not a quantity >= 0 is counted but not stored and adds an error at "<path>[<name>]"; a set that
+ * is not an object reads as empty and adds a type error at path. errs may be NULL. Returns 0 when
+ * every value was read, else -1. The Defaulter and vkc_spec_parse both read resources with it. */
+int vkc_spec_resource_set(const json_t *set, const char *path, struct vkc_resource_set *out,
+                          ferr_list *errs);
+
 /* The failover priority of the pod with this ordinal: its entry in failover.priorities, else
  * failover.replicaPriority. */
 int64_t vkc_spec_pod_priority(const struct vkc_spec *s, int64_t ordinal);
