@@ -92,18 +92,33 @@ static int check_target(struct admit_answer *out, const struct admission_request
     return 0;
 }
 
-void admit_mutate(const char *body, size_t len, struct admit_answer *out)
+/* The start both handlers share: clears *out, decodes body into *req and checks its target.
+ * Returns 0 with *req to be freed by the caller (admission_request_free); or -1 after answering
+ * (400 for a body that is not an AdmissionReview, a refusal in the review for a wrong target),
+ * with nothing left to free. */
+static int admit_begin(const char *body, size_t len, struct admission_request *req,
+                       struct admit_answer *out)
 {
-    struct admission_request req;
     char err[256];
 
     memset(out, 0, sizeof(*out));
-    if (admission_decode(body, len, &req, err, sizeof(err)) != 0) {
+    if (admission_decode(body, len, req, err, sizeof(err)) != 0) {
         answer_text(out, ADMIT_BAD_REQUEST, 400, err);
-        return;
+        return -1;
     }
-    if (check_target(out, &req) != 0)
-        goto done;
+    if (check_target(out, req) != 0) {
+        admission_request_free(req);
+        return -1;
+    }
+    return 0;
+}
+
+void admit_mutate(const char *body, size_t len, struct admit_answer *out)
+{
+    struct admission_request req;
+
+    if (admit_begin(body, len, &req, out) != 0)
+        return;
 
     struct admission_verdict v = {.allowed = true};
     jsonpatch patch = {0};
@@ -133,18 +148,12 @@ done:
 void admit_validate(const char *body, size_t len, struct admit_answer *out)
 {
     struct admission_request req;
-    char err[256];
     ferr_list *errs = NULL;
     struct vkc_warnings warns = {0};
     const char *warn_ptrs[VKC_WARNINGS_MAX];
 
-    memset(out, 0, sizeof(*out));
-    if (admission_decode(body, len, &req, err, sizeof(err)) != 0) {
-        answer_text(out, ADMIT_BAD_REQUEST, 400, err);
+    if (admit_begin(body, len, &req, out) != 0)
         return;
-    }
-    if (check_target(out, &req) != 0)
-        goto done;
     if (req.op == ADMISSION_DELETE || req.op == ADMISSION_CONNECT) {
         struct admission_verdict v = {.allowed = true};
         answer_review(out, req.uid, ADMIT_ALLOWED, &v);
