@@ -25,6 +25,9 @@
 #       a client that resolves the primary through Endpoints NAME (as kube-proxy would route),
 #       SET k_i i + WAIT 1 500 on one connection, and records the acknowledged keys in DIR/acked
 #       ("key ip t_ms"); it reconnects through the Endpoints after any error.
+#       FO_CLIENT_MAX_S=N: the client stops by itself after N seconds (default: only when told).
+#       The watcher also writes DIR/pod_events: one line per event of the pods' watch stream, in
+#       the API server's order: "t_ms TYPE pod uid controller-revision-hash role live|deleting Ready".
 #   fo_verify NS NAME POD DIR: every acknowledged key of DIR/acked is on POD (MGET).
 #   fo_kill_server NS POD SIGNAL: signal to the pod's server (node agent's pid file).
 #   fo_first_after DIR T0 WHAT PRED: the first timeline time >= T0 of WHAT whose value PRED(awk).
@@ -105,7 +108,8 @@ fo_client_start() { # NS NAME DIR
     mkdir -p "$3"
     rm -f "$3/stop-client" "$3/acked" "$3/client.log"
     "$FO_PY" "$FO_TOOL" client --proxy "$E2E_PROXY" --ns "$1" --name "$2" --dir "$3" \
-        --password "$(vpassword "$1" "$2")" --prefix "fo:$SUITE:$(date +%s)" >"$3/client.out" 2>&1 &
+        --password "$(vpassword "$1" "$2")" --prefix "fo:$SUITE:$(date +%s)" --max-seconds "${FO_CLIENT_MAX_S:-}" \
+        >"$3/client.out" 2>&1 &
     FO_CLIENT_PID=$!
     on_cleanup "touch $3/stop-client; kill $FO_CLIENT_PID 2>/dev/null"
 }
@@ -251,7 +255,11 @@ def client(a):
     last_err = None
     def L(msg):
         log.write("%d %s\n" % (now_ms(), msg))
+    deadline = time.time() + float(a.max_seconds) if a.max_seconds else None
     while not os.path.exists(os.path.join(d, "stop-client")):
+        if deadline and time.time() >= deadline:
+            L("max-seconds %s reached" % a.max_seconds)
+            break
         if conn is None:
             try:
                 ips, _ = ready_ips(get_json(ep_url))
@@ -330,6 +338,7 @@ class Watch:
         self.a, self.d = a, a.dir
         self.lock = threading.Lock()
         self.viol = open(os.path.join(self.d, "violations"), "w", buffering=1)
+        self.podev = open(os.path.join(self.d, "pod_events"), "w", buffering=1)
         self.tl = open(os.path.join(self.d, "timeline"), "w", buffering=1)
         self.never = set(x for x in (a.never or "").split(",") if x)
         self.last = {}
@@ -431,6 +440,14 @@ class Watch:
         roles, deleting = {}, set()
         def on_pod(t, o):
             n = o["metadata"]["name"]
+            md = o["metadata"]
+            with self.lock:
+                self.podev.write("%d %s %s %s %s %s %s %s\n" % (
+                    now_ms(), t, n, md.get("uid", "-"), (md.get("labels") or {}).get("controller-revision-hash", "-"),
+                    (md.get("labels") or {}).get("gungnir.dev/role", "") or "-",
+                    "deleting" if md.get("deletionTimestamp") or t == "DELETED" else "live",
+                    next((c["status"] for c in (o.get("status") or {}).get("conditions") or []
+                          if c.get("type") == "Ready"), "-")))
             if t == "DELETED":
                 roles.pop(n, None)
                 self.change("pod_" + n, "DELETED")
@@ -471,8 +488,8 @@ class Watch:
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode")
-    for o in ("proxy", "ns", "name", "dir", "password", "prefix", "host", "keys", "never"):
-        p.add_argument("--" + o, default="")
+    for o in ("proxy", "ns", "name", "dir", "password", "prefix", "host", "keys", "never", "max_seconds"):
+        p.add_argument("--" + o.replace("_", "-"), dest=o, default="")
     a = p.parse_args()
     if a.mode == "client":
         client(a)
