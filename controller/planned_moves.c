@@ -98,13 +98,28 @@ static struct pod_view *next_replica_to_roll(struct cluster_ctx *c, const struct
     return NULL;
 }
 
-int moves_roll_pods(struct cluster_ctx *c, struct pod_view *primary, const char *update_revision)
+/* True when every pod of ordinal 0..pods-1 exists, is not being deleted, is Ready and answered
+ * its probe: the pod rolled last is back (its successor may not even exist yet: the gap
+ * between a pod's deletion and the StatefulSet creating it again). */
+static bool all_pods_back(const struct cluster_ctx *c, int64_t pods)
+{
+    int64_t present = 0;
+    for (size_t i = 0; i < c->npods; i++) {
+        const struct pod_view *p = &c->pods[i];
+        if (p->deleting || !p->ready || !p->probed)
+            return false;
+        if (p->ordinal < pods)
+            present++;
+    }
+    return present == pods;
+}
+
+int moves_roll_pods(struct cluster_ctx *c, struct pod_view *primary, const char *update_revision, int64_t pods)
 {
     if (!update_revision || !update_revision[0] || !primary)
         return 0;
-    for (size_t i = 0; i < c->npods; i++)
-        if (c->pods[i].deleting || !c->pods[i].ready || !c->pods[i].probed)
-            return 1; /* one at a time: wait for the last one to be back */
+    if (!all_pods_back(c, pods))
+        return 1; /* one at a time: wait for the last one to be back */
     struct pod_view *victim = next_replica_to_roll(c, primary, update_revision);
     if (!victim && primary->revision && strcmp(primary->revision, update_revision) != 0) {
         /* Only the primary is left on the old template: move the role first; the old primary,

@@ -26,9 +26,10 @@ int moves_requested_switchover(struct cluster_ctx *c, struct pod_view **primary)
  * Returns 1 while the scale-down waits, else 0. */
 int moves_scale_down(struct cluster_ctx *c, struct pod_view **primary, int64_t *sts_replicas);
 
-/* Rolls pods onto update_revision one at a time once every pod is ready: replicas first
- * (highest ordinal first), then the primary after a switchover to an updated replica. Returns 1
- * while a pod is being rolled (the cluster is not settled), else 0. */
-int moves_roll_pods(struct cluster_ctx *c, struct pod_view *primary, const char *update_revision);
+/* Rolls pods onto update_revision one at a time, replicas first (highest ordinal first), then
+ * the primary after a switchover to an updated replica. A pod is deleted only while all `pods`
+ * pods of the StatefulSet (ordinals 0..pods-1) exist, are Ready and answer: never two out of
+ * service at once. Returns 1 while a pod is being rolled (the cluster is not settled), else 0. */
+int moves_roll_pods(struct cluster_ctx *c, struct pod_view *primary, const char *update_revision, int64_t pods);
 
 #endif

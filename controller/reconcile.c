@@ -117,7 +117,7 @@ static int apply_statefulset(struct cluster_ctx *c, struct desired_input *in, st
         cluster_event(c, "Normal", "Scaled", "StatefulSet %s scaled from %lld to %lld pods", c->name,
                       (long long)old_replicas, (long long)sts_replicas);
     if (!created && *pending == 0)
-        *pending += moves_roll_pods(c, primary, update_revision);
+        *pending += moves_roll_pods(c, primary, update_revision, sts_replicas);
     return 0;
 }
 

@@ -984,7 +984,7 @@ static void test_rolling_update_restarts_the_highest_replica_first(void **state)
     struct world *w = *state;
     three_settled(w, "{\"replicas\": 3}", NULL, "old", "new", "old");
 
-    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new"), 1);
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new", 3), 1);
 
     assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 1);
     assert_int_equal(fake_api_count(&w->fake, "DELETE", PODS_PATH "cache-2"), 1);
@@ -996,13 +996,23 @@ static void test_rolling_update_waits_for_the_last_pod_and_stops_when_done(void 
     struct world *w = *state;
     three_settled(w, "{\"replicas\": 3}", NULL, "old", "new", "old");
     w->c.pods[1].ready = false; /* the one rolled last time is not back yet */
-    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new"), 1);
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new", 3), 1);
     assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
 
     w->c.pods[1].ready = true;
     w->c.pods[0].revision = w->c.pods[2].revision = "new";
-    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new"), 0);
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new", 3), 0);
     assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+}
+
+static void test_rolling_update_waits_while_a_rolled_pod_has_no_successor_yet(void **state)
+{
+    struct world *w = *state;
+    three_settled(w, "{\"replicas\": 3}", NULL, "old", "old", "new");
+    /* cache-2 was rolled a moment ago: deleted, and the StatefulSet has not made it again. */
+    w->c.npods = 2;
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new", 3), 1);
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0); /* cache-1 stays: never two replicas down */
 }
 
 static void test_rolling_update_never_deletes_the_primary(void **state)
@@ -1011,7 +1021,7 @@ static void test_rolling_update_never_deletes_the_primary(void **state)
     three_settled(w, "{\"replicas\": 3}", NULL, "old", "new", "new");
     /* Only the primary is on the old template: it must move first (FAILOVER TO fails here: nobody
      * listens), and its pod is not deleted. */
-    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new"), 1);
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new", 3), 1);
     assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
     assert_int_equal(fake_api_count(&w->fake, "PATCH", PODS_PATH), 0);
 }
@@ -1056,6 +1066,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scale_down_past_the_primary_keeps_the_pods_until_it_moved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_restarts_the_highest_replica_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_waits_for_the_last_pod_and_stops_when_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rolling_update_waits_while_a_rolled_pod_has_no_successor_yet, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_never_deletes_the_primary, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
