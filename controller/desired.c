@@ -82,6 +82,12 @@ json_t *desired_auth_secret(const struct desired_input *in)
     return s;
 }
 
+/* qsort comparator of an array of C strings: strcmp order. */
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* True when spec.config sets key (a tunable key's default then gives way). */
 static bool user_sets(const struct vkc_spec *s, const char *key)
 {
@@ -131,12 +137,7 @@ char *desired_valkey_conf(const struct vkc_spec *s)
             return NULL;
         }
         json_object_foreach((json_t *)s->config, k, v) keys[i++] = k;
-        for (size_t x = 1; x < n; x++)
-            for (size_t y = x; y > 0 && strcmp(keys[y - 1], keys[y]) > 0; y--) {
-                const char *t = keys[y];
-                keys[y] = keys[y - 1];
-                keys[y - 1] = t;
-            }
+        qsort(keys, n, sizeof(*keys), by_key);
         for (i = 0; i < n; i++)
             strbuf_printf(&b, "%s %s\n", keys[i], json_string_value(json_object_get(s->config, keys[i])));
         free(keys);
