@@ -1,21 +1,12 @@
-/* backoff.c — exponential backoff with jitter, a token bucket, and the monotonic clock. */
+/* backoff.c — exponential backoff with jitter and a token bucket. */
 #include "backoff.h"
 
 #include <math.h>
-#include <time.h>
 
 /* Longest debt a token bucket may run up: 2^50 µs, about 35 years. */
 #define BUCKET_MAX_DEBT_US ((int64_t)1 << 50)
 /* now_ms is clamped to ±2^52 ms so that its microseconds fit with room to spare. */
 #define BUCKET_MAX_NOW_MS ((int64_t)1 << 52)
-
-int64_t clock_now_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 uint64_t backoff_rand(uint64_t *rng)
 {

@@ -1,7 +1,7 @@
-/* backoff.h — retry delays: exponential backoff with jitter and a cap, a token bucket for an
- * overall rate limit, and a monotonic clock. Pure logic, no locks: a caller that shares a
- * policy's RNG state or a bucket between threads serialises the calls itself (the work queue
- * does, under its mutex).
+/* backoff.h — retry delays: exponential backoff with jitter and a cap, and a token bucket for
+ * an overall rate limit. Pure logic, no locks: a caller that shares a policy's RNG state or a
+ * bucket between threads serialises the calls itself (the work queue does, under its mutex).
+ * Time comes from the caller, read with clock_now_ms (clock.h).
  *
  * The shape is controller-runtime's default rate limiter: a per-item exponential delay
  * (5 ms doubling up to 1000 s) combined with an overall bucket (10 per second, burst 100); the
@@ -14,13 +14,10 @@
 #ifndef GUNGNIR_BACKOFF_H
 #define GUNGNIR_BACKOFF_H
 
+#include "clock.h" /* clock_now_ms, for the callers of token_bucket_reserve */
+
 #include <stdbool.h>
 #include <stdint.h>
-
-/* ---- clock ---- */
-
-/* Milliseconds on CLOCK_MONOTONIC (an arbitrary origin; never goes back). */
-int64_t clock_now_ms(void);
 
 /* ---- exponential backoff ---- */
 

@@ -1,18 +1,12 @@
 /* cluster_status.c — see cluster_status.h. */
 #include "cluster_status.h"
+#include "clock.h"
 #include "desired.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-void cluster_status_now(char *buf, size_t size)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
+void cluster_status_now(char *buf, size_t size) { clock_wall_rfc3339(buf, size, 0); }
 
 /* The old condition of this type (borrowed) or NULL. */
 static const json_t *old_condition(const json_t *old_status, const char *type)

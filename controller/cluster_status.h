@@ -31,7 +31,9 @@ json_t *cluster_status_build(const json_t *old_status, const struct status_facts
 /* True when new_status says nothing old_status does not already say (no write needed). */
 bool cluster_status_unchanged(const json_t *old_status, const json_t *new_status);
 
-/* Writes the current UTC time as RFC 3339 ("2026-11-24T16:20:00Z") into buf. */
+/* Writes the current UTC time as RFC 3339 in whole seconds ("2026-11-24T16:20:00Z") into buf:
+ * clock_wall_rfc3339(buf, size, 0), under the name the reconcile steps call. buf is "" when it
+ * is too small (CLOCK_RFC3339_MAX suffices). */
 void cluster_status_now(char *buf, size_t size);
 
 #endif

@@ -1,6 +1,6 @@
 /* controller.c — see controller.h. */
 #include "controller.h"
-#include "backoff.h"
+#include "clock.h"
 #include "informer.h"
 #include "kube_client.h"
 #include "kubeconfig.h"

@@ -1,19 +1,15 @@
 /* failover.c — see failover.h. */
 #include "failover.h"
+#include "clock.h"
 #include "failover_select.h"
 #include "log.h"
 #include "valkey_node.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-static long elapsed_ms(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
-}
+/* Milliseconds since t0 (a clock_now_ms reading). */
+static long elapsed_ms(int64_t t0) { return (long)(clock_now_ms() - t0); }
 
 /* REPLICAOF on one node (host NULL: NO ONE). Returns 0, or -1 with why. */
 static int replicaof(const struct failover_plan *p, const struct failover_node *node, const char *host,
@@ -39,12 +35,11 @@ int failover_run(const struct failover_plan *p, char *err, size_t errlen)
     struct failover_candidate cands[FAILOVER_NODES_MAX];
     int map[FAILOVER_NODES_MAX];
     size_t nc = 0;
-    struct timespec t0;
     char why[256] = "";
     const char *from = p->old_primary >= 0 ? p->nodes[p->old_primary].name : "";
     long long reference = p->old_primary >= 0 ? p->nodes[p->old_primary].info.repl_offset : -1;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = clock_now_ms();
     for (size_t i = 0; i < p->n && nc < FAILOVER_NODES_MAX; i++) {
         if ((int)i == p->old_primary)
             continue;
@@ -73,19 +68,19 @@ int failover_run(const struct failover_plan *p, char *err, size_t errlen)
     if (p->old_primary >= 0 && h && h->set_role && h->set_role(p->ctx, from, NULL) != 0) {
         snprintf(err, errlen, "the old primary's role label could not be removed");
         if (h->finish)
-            h->finish(p->ctx, p->epoch, from, cand->name, elapsed_ms(&t0), false, err);
+            h->finish(p->ctx, p->epoch, from, cand->name, elapsed_ms(t0), false, err);
         return -1;
     }
     if (replicaof(p, cand, NULL, 0, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "REPLICAOF NO ONE failed: %s", why);
         if (h && h->finish)
-            h->finish(p->ctx, p->epoch, from, cand->name, elapsed_ms(&t0), false, err);
+            h->finish(p->ctx, p->epoch, from, cand->name, elapsed_ms(t0), false, err);
         return -1;
     }
     if (h && h->set_role && h->set_role(p->ctx, cand->name, "primary") != 0)
         log_write(LOG_WARN, "failover: the new primary's label is not set yet; the next reconcile sets it",
                   "pod", cand->name, NULL);
-    long promoted_ms = elapsed_ms(&t0);
+    long promoted_ms = elapsed_ms(t0);
 
     /* Repoint the others; one that fails is retried by the next reconcile (it stays without a
      * role until it follows the new primary). */

@@ -1,6 +1,6 @@
 /* monitor.c — see monitor.h. */
 #include "monitor.h"
-#include "backoff.h"
+#include "clock.h"
 #include "cluster_password.h"
 #include "desired.h"
 #include "log.h"

@@ -1,6 +1,8 @@
 /* prober.c — see prober.h. */
 #include "prober.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
@@ -8,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #define INFO_TEXT_MAX (64u * 1024u)
 
@@ -23,7 +24,7 @@ struct conn {
     int expect;      /* replies still to come */
     bool pong, failed, done;
     bool written;    /* every queued command has been written */
-    double ended_ms; /* when this target's round ended (answered or failed) */
+    int64_t ended_ns; /* when this target's round ended (answered or failed), clock_now_ns */
     size_t text_len;
     char *text;      /* INFO server + INFO replication, INFO_TEXT_MAX bytes */
     char err[128];
@@ -33,13 +34,6 @@ struct prober {
     struct conn conns[PROBER_TARGETS_MAX];
     size_t nconns;
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 struct prober *prober_new(void) { return calloc(1, sizeof(struct prober)); }
 
@@ -94,7 +88,7 @@ static void fail(struct conn *c, const char *what)
     if (c->failed || c->done)
         return;
     c->failed = true;
-    c->ended_ms = now_ms();
+    c->ended_ns = clock_now_ns();
     snprintf(c->err, sizeof(c->err), "%s", what);
     conn_close(c); /* late replies would be out of step with the next round */
 }
@@ -176,7 +170,7 @@ static void take_replies(struct conn *c)
     }
     if (c->expect == 0 && !c->failed) {
         c->done = true;
-        c->ended_ms = now_ms();
+        c->ended_ns = clock_now_ns();
     }
 }
 
@@ -215,7 +209,7 @@ void prober_round(struct prober *p, const struct probe_target *targets, size_t n
     struct conn *round[PROBER_TARGETS_MAX];
     struct pollfd fds[PROBER_TARGETS_MAX];
     size_t map[PROBER_TARGETS_MAX];
-    double t0 = now_ms(), deadline = t0 + (double)timeout_ms;
+    int64_t t0 = clock_now_ns(), deadline = t0 + (int64_t)timeout_ms * 1000000;
 
     if (n > PROBER_TARGETS_MAX)
         n = PROBER_TARGETS_MAX;
@@ -249,10 +243,10 @@ void prober_round(struct prober *p, const struct probe_target *targets, size_t n
             fds[nfds] = (struct pollfd){.fd = c->ctx->fd, .events = ev};
             map[nfds++] = i;
         }
-        double left = deadline - now_ms();
+        int64_t left = deadline - clock_now_ns();
         if (nfds == 0 || left <= 0)
             break;
-        int ready = poll(fds, nfds, (int)(left + 1));
+        int ready = poll(fds, nfds, (int)(left / 1000000 + 1));
         if (ready < 0 && errno != EINTR)
             break;
         for (size_t k = 0; k < nfds && ready > 0; k++) {
@@ -280,7 +274,7 @@ void prober_round(struct prober *p, const struct probe_target *targets, size_t n
         if (c->done && (!c->pong || valkey_info_parse(c->text, c->text_len, &out[i].info) != 0))
             fail(c, c->pong ? "INFO could not be parsed" : "no PONG");
         out[i].ok = c->done && !c->failed;
-        out[i].latency_ms = c->ended_ms - t0;
+        out[i].latency_ms = (double)(c->ended_ns - t0) / 1e6;
         if (!out[i].ok)
             snprintf(out[i].err, sizeof(out[i].err), "%s", c->err);
     }

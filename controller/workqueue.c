@@ -9,6 +9,8 @@
  * (on CLOCK_MONOTONIC) wakes the workers. */
 #include "workqueue.h"
 
+#include "clock.h"
+
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -503,14 +505,7 @@ static void wait_for(workqueue *q, int64_t wait_ms)
         pthread_cond_wait(&q->cond, &q->mu);
         return;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(wait_ms / 1000);
-    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = clock_deadline(wait_ms);
     pthread_cond_timedwait(&q->cond, &q->mu, &ts);
 }
 

@@ -50,7 +50,7 @@ struct workqueue_options {
     double bucket_qps;                  /* 0: 10; negative: no overall limit */
     unsigned bucket_burst;              /* 0: 100 */
     uint64_t seed;                      /* jitter generator seed (only used with jitter) */
-    int64_t (*now_ms)(void *ctx);       /* the queue's clock; NULL: clock_now_ms */
+    int64_t (*now_ms)(void *ctx);       /* the queue's clock; NULL: clock_now_ms (clock.h) */
     void *clock_ctx;                    /* passed to now_ms */
 };
 

@@ -1,11 +1,12 @@
 /* log.c — JSON-lines logger (see log.h). */
 #include "log.h"
 
+#include "clock.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LOG_LINE_MAX 4096
@@ -61,15 +62,11 @@ void log_write(enum log_level level, const char *msg, ...)
 
     char line[LOG_LINE_MAX];
     size_t pos = 0;
-    struct timespec ts;
-    struct tm tm;
-    char when[40];
+    char when[CLOCK_RFC3339_MAX];
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    pos = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"", when,
-                           ts.tv_nsec / 1000000, level_names[level]);
+    clock_wall_rfc3339(when, sizeof(when), 3);
+    pos = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", when,
+                           level_names[level]);
     append_escaped(line, sizeof(line), &pos, msg);
     append_raw(line, sizeof(line), &pos, "\"");
 

@@ -1,6 +1,7 @@
 /* cert_store.c — serving certificate with hot reload (see cert_store.h). */
 #include "cert_store.h"
 
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -236,7 +237,7 @@ static void *watch_loop(void *arg)
     pthread_mutex_lock(&cs->stop_lock);
     while (!cs->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        until = clock_wall_now(); /* stop_cond has the default clock */
         until.tv_sec += cs->interval_s;
         pthread_cond_timedwait(&cs->stop_cond, &cs->stop_lock, &until);
         if (cs->stop)

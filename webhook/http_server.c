@@ -4,6 +4,7 @@
 #include "admission.h"
 #include "admit.h"
 #include "cert_store.h"
+#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "net_addr.h"
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 enum route { ROUTE_MUTATE, ROUTE_VALIDATE, ROUTE_OTHER, ROUTE_COUNT };
@@ -32,7 +32,7 @@ struct webhook_server {
 /* Per-request state, from the first call of the access handler to the completion notice. */
 struct request {
     enum route route;
-    struct timespec start;
+    int64_t start_ns; /* clock_now_ns when the headers arrived */
     char *body;
     size_t len, cap;
     int refused; /* an HTTP status already decided (413 while reading) */
@@ -43,13 +43,6 @@ struct request {
 /* After a 413 the rest of the body is read and dropped (MHD cannot answer mid-upload), up to
  * this much; a client that sends more is cut off. */
 #define DISCARD_MAX (64u * 1024u * 1024u)
-
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status, const char *type,
                             char *body, size_t len, bool must_free)
@@ -151,7 +144,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rq = calloc(1, sizeof(*rq));
         if (!rq)
             return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &rq->start);
+        rq->start_ns = clock_now_ns();
         *req_cls = rq;
         unsigned int refuse = check_headers(c, url, method, &rq->route);
         if (refuse) {
@@ -191,7 +184,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     else
         admit_validate(rq->body ? rq->body : "", rq->len, &a);
     metrics_inc(srv->requests[rq->route][a.result]);
-    metrics_observe(srv->latency[rq->route], seconds_since(&rq->start));
+    metrics_observe(srv->latency[rq->route], (double)(clock_now_ns() - rq->start_ns) / 1e9);
     if (!a.body)
         return MHD_NO;
     return respond(c, (unsigned int)a.http_status, a.content_type, a.body, a.len, true);

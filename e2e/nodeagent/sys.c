@@ -1,7 +1,7 @@
 /* sys.c — the node agent's system helpers: commands, files, network namespaces. */
 #include "nodeagent.h"
 
-#include "backoff.h"
+#include "clock.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -30,11 +30,8 @@ int na_fmt(char *buf, size_t size, const char *fmt, ...)
 
 void na_time(char out[32], time_t t)
 {
-    struct tm tm;
-    if (t == 0)
-        t = time(NULL);
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    struct timespec ts = t == 0 ? clock_wall_now() : (struct timespec){.tv_sec = t};
+    clock_rfc3339(out, 32, &ts, 0);
 }
 
 int na_run(const char *const argv[], int timeout_s, char *err, size_t errlen)

@@ -13,6 +13,7 @@
  * detection_ms (kill to SDOWN), promoted_ms (kill to REPLICAOF NO ONE done), write_ms (kill to
  * the first successful write on the new primary), acked, lost. Exit 0 after a promotion, 3
  * when no replica could be promoted, 2 on a timeout or bad arguments. */
+#include "clock.h"
 #include "failover.h"
 #include "prober.h"
 #include "sdown.h"
@@ -32,13 +33,6 @@ static struct failover_node nodes[NODES_MAX];
 static struct probe_target targets[NODES_MAX];
 static size_t nnodes;
 static const char *password = "";
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static void sleep_ms(double ms)
 {
@@ -170,21 +164,21 @@ int main(int argc, char **argv)
     struct probe_result results[NODES_MAX];
     struct sdown sd;
     sdown_init(&sd, (int)threshold);
-    double start = now_ms(), kill_at = -1, down_at = -1;
+    int64_t start = clock_now_ms(), kill_at = -1, down_at = -1;
     long acked = 0, attempted = 0;
     redisContext *writer = writes ? connect_node(&nodes[primary], timeout) : NULL;
-    double next_probe = start;
+    int64_t next_probe = start;
 
     for (;;) {
-        double t = now_ms();
-        if (t - start > (double)max_seconds * 1000) {
+        int64_t t = clock_now_ms();
+        if (t - start > (int64_t)max_seconds * 1000) {
             printf("{\"event\":\"timeout\"}\n");
             prober_free(prober);
             return 2;
         }
-        if (kill_pid > 0 && kill_at < 0 && kill_after >= 0 && t - start >= (double)kill_after) {
+        if (kill_pid > 0 && kill_at < 0 && kill_after >= 0 && t - start >= (int64_t)kill_after) {
             kill(kill_pid, kill_sig);
-            kill_at = now_ms();
+            kill_at = clock_now_ms();
             printf("{\"event\":\"killed\",\"pid\":%ld,\"signal\":\"%s\"}\n", (long)kill_pid,
                    kill_sig == SIGKILL ? "KILL" : "STOP");
         }
@@ -201,7 +195,7 @@ int main(int argc, char **argv)
             sleep_ms(writer && kill_at < 0 ? 0 : 1);
             continue;
         }
-        next_probe = t + (double)interval;
+        next_probe = t + (int64_t)interval;
         prober_round(prober, targets, nnodes, timeout, results);
         for (size_t i = 0; i < nnodes; i++) {
             nodes[i].reachable = results[i].ok;
@@ -212,7 +206,7 @@ int main(int argc, char **argv)
                                             results[primary].ok ? results[primary].info.repl_offset : -1);
         if (st != SDOWN_DOWN)
             continue;
-        down_at = now_ms();
+        down_at = clock_now_ms();
         printf("{\"event\":\"sdown\",\"primary\":\"%s\",\"why\":\"%s\"}\n", nodes[primary].name,
                results[primary].ok ? "restarted" : results[primary].err);
         break;
@@ -224,7 +218,7 @@ int main(int argc, char **argv)
                                  .hooks = &hooks};
     char err[256];
     int promoted = failover_run(&plan, err, sizeof(err));
-    double promoted_at = now_ms();
+    int64_t promoted_at = clock_now_ms();
     if (promoted < 0) {
         printf("{\"event\":\"no_promotion\",\"why\":\"%s\"}\n", err);
         prober_free(prober);
@@ -233,13 +227,13 @@ int main(int argc, char **argv)
         return 3;
     }
     /* The first successful write on the new primary, and the acknowledged keys. */
-    double write_at = -1;
+    int64_t write_at = -1;
     long lost = 0;
     for (int tries = 0; tries < 1000 && write_at < 0; tries++) {
         redisContext *c = connect_node(&nodes[promoted], timeout);
         redisReply *r = c ? redisCommand(c, "SET gungnir-probe-write 1") : NULL;
         if (r && r->type == REDIS_REPLY_STATUS)
-            write_at = now_ms();
+            write_at = clock_now_ms();
         if (r)
             freeReplyObject(r);
         if (writes && write_at >= 0 && c) {
@@ -256,11 +250,11 @@ int main(int argc, char **argv)
         if (write_at < 0)
             sleep_ms(5);
     }
-    double base = kill_at >= 0 ? kill_at : start;
-    printf("{\"event\":\"result\",\"promoted\":\"%s\",\"detection_config_ms\":%ld,\"detection_ms\":%.0f,"
-           "\"promoted_ms\":%.0f,\"write_ms\":%.0f,\"acked\":%ld,\"lost\":%ld}\n",
-           nodes[promoted].name, interval * threshold, down_at - base, promoted_at - base,
-           write_at >= 0 ? write_at - base : -1.0, acked, lost);
+    int64_t base = kill_at >= 0 ? kill_at : start;
+    printf("{\"event\":\"result\",\"promoted\":\"%s\",\"detection_config_ms\":%ld,\"detection_ms\":%lld,"
+           "\"promoted_ms\":%lld,\"write_ms\":%lld,\"acked\":%ld,\"lost\":%ld}\n",
+           nodes[promoted].name, interval * threshold, (long long)(down_at - base), (long long)(promoted_at - base),
+           write_at >= 0 ? (long long)(write_at - base) : -1LL, acked, lost);
     prober_free(prober);
     if (writer)
         redisFree(writer);

@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
-#include <time.h>
 
 #include "backoff.h"
 
@@ -217,22 +216,6 @@ static void test_bucket_bounds(void **state)
     assert_true(prev < INT64_MAX / 1000);
 }
 
-static void test_clock(void **state)
-{
-    (void)state;
-    int64_t t0 = clock_now_ms();
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = 30 * 1000000L};
-    nanosleep(&ts, NULL);
-    int64_t t1 = clock_now_ms();
-    assert_true(t1 - t0 >= 30);
-    assert_true(t1 - t0 < 5000);
-    for (int i = 0; i < 1000; i++) {
-        int64_t t = clock_now_ms();
-        assert_true(t >= t1);
-        t1 = t;
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,7 +223,6 @@ int main(void)
         cmocka_unit_test(test_odd_policies),        cmocka_unit_test(test_jitter_bounds),
         cmocka_unit_test(test_deterministic),       cmocka_unit_test(test_bucket_burst_then_rate),
         cmocka_unit_test(test_bucket_steady_rate),  cmocka_unit_test(test_bucket_bounds),
-        cmocka_unit_test(test_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

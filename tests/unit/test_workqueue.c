@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "workqueue.h"
 
 /* A clock the test moves by hand. Atomic: a worker thread may read it while the test moves
