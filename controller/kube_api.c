@@ -43,6 +43,12 @@ long kube_api_create(struct kube_api *api, const char *collection, const json_t 
     return api->call(api->ctx, "POST", collection, NULL, obj, NULL);
 }
 
+long kube_api_update(struct kube_api *api, const char *path, const json_t *obj)
+{
+    api->writes++;
+    return api->call(api->ctx, "PUT", path, NULL, obj, NULL);
+}
+
 long kube_api_merge_patch(struct kube_api *api, const char *path, const json_t *patch)
 {
     api->writes++;

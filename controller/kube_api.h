@@ -45,6 +45,10 @@ long kube_api_apply(struct kube_api *api, const char *collection, const json_t *
 /* POST obj (borrowed) to collection. */
 long kube_api_create(struct kube_api *api, const char *collection, const json_t *obj);
 
+/* PUT obj (borrowed) to path: a whole-object update, conditional on the metadata.resourceVersion
+ * obj carries (the API server answers 409 when the object changed since it was read). */
+long kube_api_update(struct kube_api *api, const char *path, const json_t *obj);
+
 /* JSON merge patch (RFC 7386) of the object at path; patch is borrowed. */
 long kube_api_merge_patch(struct kube_api *api, const char *path, const json_t *patch);
 
