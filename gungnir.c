@@ -1,5 +1,6 @@
-/* main.c — the gungnir binary: wires the webhook (and, later, the controller) into one
- * process, like a controller-runtime manager. Runs until SIGTERM or SIGINT, then shuts down
+/* gungnir.c — the gungnir binary: wires the webhook, the controller and the health/metrics
+ * servers into one process, like a controller-runtime manager. The only file that includes
+ * both halves (webhook/ and controller/). Runs until SIGTERM or SIGINT, then shuts down
  * cleanly: in-flight requests finish, every resource is freed. */
 #include "cert_store.h"
 #include "config.h"
