@@ -38,11 +38,17 @@ struct monitor {
     monitor_down_fn on_down;
     void *ctx;
     pthread_t thread;
+    bool threaded;
     volatile int stop;
     pthread_mutex_t lock;
     struct watched w[MONITOR_CLUSTERS_MAX];
-    struct prober *prober;
+    size_t slot[MONITOR_CLUSTERS_MAX]; /* the last monitor_due: targets[k] is w[slot[k]] */
+    size_t nslot;
     metrics_series *latency;
+    /* The thread's rounds (monitor_start only). */
+    struct prober *prober;
+    struct probe_target targets[MONITOR_CLUSTERS_MAX];
+    struct probe_result results[MONITOR_CLUSTERS_MAX];
 };
 
 static struct watched *find(struct monitor *m, const char *key, bool make)
@@ -62,8 +68,7 @@ static struct watched *find(struct monitor *m, const char *key, bool make)
     return free_slot;
 }
 
-/* Brings the table up to date with the caches: which clusters, which primary, how often. */
-static void refresh(struct monitor *m)
+size_t monitor_refresh(struct monitor *m)
 {
     json_t *list = informer_list(m->clusters, NULL, NULL, NULL);
     size_t i;
@@ -132,96 +137,146 @@ static void refresh(struct monitor *m)
         json_decref(copy);
         free(errs);
     }
-    for (size_t k = 0; k < MONITOR_CLUSTERS_MAX; k++)
+    size_t watched = 0;
+    for (size_t k = 0; k < MONITOR_CLUSTERS_MAX; k++) {
         if (m->w[k].used && !m->w[k].seen)
             m->w[k].used = false;
+        watched += m->w[k].used;
+    }
     pthread_mutex_unlock(&m->lock);
     json_decref(list);
+    return watched;
+}
+
+/* The probe key of w's primary: "namespace/name/pod". */
+static void target_key(const struct watched *w, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", w->key, w->primary);
+}
+
+size_t monitor_due(struct monitor *m, int64_t now_ms, struct probe_target *targets, size_t max,
+                   long *timeout_ms)
+{
+    size_t n = 0;
+    long timeout = PROBE_TIMEOUT_MAX_MS;
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < MONITOR_CLUSTERS_MAX && n < max; i++) {
+        struct watched *w = &m->w[i];
+        if (!w->used || w->down || now_ms < w->next_ms)
+            continue;
+        struct probe_target *t = &targets[n];
+        target_key(w, t->key, sizeof(t->key));
+        snprintf(t->host, sizeof(t->host), "%s", w->host);
+        t->port = DESIRED_PORT;
+        snprintf(t->password, sizeof(t->password), "%s", w->password);
+        if (w->interval_ms < timeout)
+            timeout = w->interval_ms;
+        w->next_ms = now_ms + w->interval_ms;
+        m->slot[n++] = i;
+    }
+    m->nslot = n;
+    pthread_mutex_unlock(&m->lock);
+    if (timeout_ms)
+        *timeout_ms = timeout;
+    return n;
+}
+
+/* The watched primary that target k of the last round probed, or NULL when the table no longer
+ * holds it. Call with the lock held. */
+static struct watched *watched_of(struct monitor *m, size_t k, const struct probe_target *t)
+{
+    char key[PROBER_KEY_MAX];
+    if (k < m->nslot) {
+        struct watched *w = &m->w[m->slot[k]];
+        target_key(w, key, sizeof(key));
+        if (w->used && strcmp(key, t->key) == 0)
+            return w;
+    }
+    for (size_t i = 0; i < MONITOR_CLUSTERS_MAX; i++) {
+        struct watched *w = &m->w[i];
+        if (!w->used)
+            continue;
+        target_key(w, key, sizeof(key));
+        if (strcmp(key, t->key) == 0)
+            return w;
+    }
+    return NULL;
+}
+
+/* Feeds one probe result to w's SDOWN state. Returns true when it made the primary down. */
+static bool observe(struct monitor *m, struct watched *w, const struct probe_result *r)
+{
+    if (r->ok)
+        metrics_observe(m->latency, r->latency_ms / 1000.0);
+    bool ok = r->ok && r->info.is_primary;
+    enum sdown_state st = sdown_observe(&w->sd, ok, r->ok ? r->info.run_id : NULL, r->ok ? r->info.repl_offset : -1);
+    if (st != SDOWN_DOWN || w->down)
+        return false;
+    w->down = true;
+    if (w->sd.restarted)
+        snprintf(w->why, sizeof(w->why), "restarted (its run_id changed or its offset went back)");
+    else if (r->ok)
+        snprintf(w->why, sizeof(w->why), "%d probes found it is not a primary", w->threshold);
+    else
+        snprintf(w->why, sizeof(w->why), "%d probes failed: %.100s", w->threshold, r->err);
+    log_write(LOG_WARN, "primary is down (SDOWN)", "valkeycluster", w->key, "pod", w->primary, "why", w->why, NULL);
+    return true;
+}
+
+size_t monitor_record(struct monitor *m, const struct probe_target *targets, const struct probe_result *results,
+                      size_t n)
+{
+    size_t ndown = 0;
+    char(*down_keys)[sizeof(m->w[0].key)] = n ? calloc(n, sizeof(*down_keys)) : NULL;
+    if (n && !down_keys) {
+        log_write(LOG_ERROR, "out of memory; a probe round is not recorded", NULL);
+        return 0;
+    }
+    pthread_mutex_lock(&m->lock);
+    for (size_t k = 0; k < n; k++) {
+        struct watched *w = watched_of(m, k, &targets[k]);
+        if (w && observe(m, w, &results[k]))
+            snprintf(down_keys[ndown++], sizeof(down_keys[0]), "%s", w->key);
+    }
+    pthread_mutex_unlock(&m->lock);
+    for (size_t k = 0; k < ndown; k++)
+        if (m->on_down)
+            m->on_down(m->ctx, down_keys[k]);
+    free(down_keys);
+    return ndown;
 }
 
 static void *monitor_main(void *arg)
 {
     struct monitor *m = arg;
-    static struct probe_target targets[MONITOR_CLUSTERS_MAX];
-    static struct probe_result results[MONITOR_CLUSTERS_MAX];
-    static size_t slot[MONITOR_CLUSTERS_MAX];
     int64_t next_refresh = 0;
 
     while (!m->stop) {
         int64_t now = clock_now_ms();
         if (now >= next_refresh) {
-            refresh(m);
+            monitor_refresh(m);
             next_refresh = now + REFRESH_MS;
         }
         /* Every cluster whose probe is due, in one round. */
-        size_t n = 0;
-        long timeout = PROBE_TIMEOUT_MAX_MS;
-        pthread_mutex_lock(&m->lock);
-        for (size_t i = 0; i < MONITOR_CLUSTERS_MAX; i++) {
-            struct watched *w = &m->w[i];
-            if (!w->used || w->down || now < w->next_ms)
-                continue;
-            struct probe_target *t = &targets[n];
-            snprintf(t->key, sizeof(t->key), "%s/%s", w->key, w->primary);
-            snprintf(t->host, sizeof(t->host), "%s", w->host);
-            t->port = DESIRED_PORT;
-            snprintf(t->password, sizeof(t->password), "%s", w->password);
-            if (w->interval_ms < timeout)
-                timeout = w->interval_ms;
-            w->next_ms = now + w->interval_ms;
-            slot[n++] = i;
-        }
-        pthread_mutex_unlock(&m->lock);
+        long timeout;
+        size_t n = monitor_due(m, now, m->targets, MONITOR_CLUSTERS_MAX, &timeout);
         if (n == 0) {
             struct timespec ts = {0, 10 * 1000000L};
             nanosleep(&ts, NULL);
             continue;
         }
-        prober_round(m->prober, targets, n, timeout, results);
-
-        char down_keys[8][256];
-        size_t ndown = 0;
-        pthread_mutex_lock(&m->lock);
-        for (size_t k = 0; k < n; k++) {
-            struct watched *w = &m->w[slot[k]];
-            char key[PROBER_KEY_MAX];
-            snprintf(key, sizeof(key), "%s/%s", w->key, w->primary);
-            if (!w->used || strcmp(key, targets[k].key) != 0)
-                continue; /* the table changed meanwhile */
-            const struct probe_result *r = &results[k];
-            if (r->ok)
-                metrics_observe(m->latency, r->latency_ms / 1000.0);
-            bool ok = r->ok && r->info.is_primary;
-            enum sdown_state st = sdown_observe(&w->sd, ok, r->ok ? r->info.run_id : NULL,
-                                                r->ok ? r->info.repl_offset : -1);
-            if (st == SDOWN_DOWN && !w->down) {
-                w->down = true;
-                if (w->sd.restarted)
-                    snprintf(w->why, sizeof(w->why), "restarted (its run_id changed or its offset went back)");
-                else if (r->ok)
-                    snprintf(w->why, sizeof(w->why), "%d probes found it is not a primary", w->threshold);
-                else
-                    snprintf(w->why, sizeof(w->why), "%d probes failed: %.100s", w->threshold, r->err);
-                log_write(LOG_WARN, "primary is down (SDOWN)", "valkeycluster", w->key, "pod", w->primary,
-                          "why", w->why, NULL);
-                if (ndown < 8)
-                    snprintf(down_keys[ndown++], sizeof(down_keys[0]), "%s", w->key);
-            }
-        }
-        pthread_mutex_unlock(&m->lock);
-        for (size_t k = 0; k < ndown; k++)
-            m->on_down(m->ctx, down_keys[k]);
+        prober_round(m->prober, m->targets, n, timeout, m->results);
+        monitor_record(m, m->targets, m->results, n);
     }
     return NULL;
 }
 
-struct monitor *monitor_start(struct informer *clusters, struct informer *pods, struct informer *secrets,
-                              monitor_down_fn on_down, void *ctx, char *err, size_t errlen)
+struct monitor *monitor_new(struct informer *clusters, struct informer *pods, struct informer *secrets,
+                            monitor_down_fn on_down, void *ctx, char *err, size_t errlen)
 {
     static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5};
     struct monitor *m = calloc(1, sizeof(*m));
-    if (!m || !(m->prober = prober_new())) {
-        free(m);
+    if (!m) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -234,13 +289,26 @@ struct monitor *monitor_start(struct informer *clusters, struct informer *pods, 
                                    "Time a probe of a primary took (PING, INFO server, INFO replication).", NULL,
                                    bounds, sizeof(bounds) / sizeof(bounds[0]));
     pthread_mutex_init(&m->lock, NULL);
-    if (pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
-        snprintf(err, errlen, "cannot start the monitor thread");
-        prober_free(m->prober);
-        pthread_mutex_destroy(&m->lock);
-        free(m);
+    return m;
+}
+
+struct monitor *monitor_start(struct informer *clusters, struct informer *pods, struct informer *secrets,
+                              monitor_down_fn on_down, void *ctx, char *err, size_t errlen)
+{
+    struct monitor *m = monitor_new(clusters, pods, secrets, on_down, ctx, err, errlen);
+    if (!m)
+        return NULL;
+    if (!(m->prober = prober_new())) {
+        snprintf(err, errlen, "out of memory");
+        monitor_stop(m);
         return NULL;
     }
+    if (pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
+        snprintf(err, errlen, "cannot start the monitor thread");
+        monitor_stop(m);
+        return NULL;
+    }
+    m->threaded = true;
     return m;
 }
 
@@ -249,7 +317,8 @@ void monitor_stop(struct monitor *m)
     if (!m)
         return;
     m->stop = 1;
-    pthread_join(m->thread, NULL);
+    if (m->threaded)
+        pthread_join(m->thread, NULL);
     prober_free(m->prober);
     pthread_mutex_destroy(&m->lock);
     free(m);
