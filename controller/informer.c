@@ -21,7 +21,8 @@ struct informer {
     void *ctx;
     long watch_timeout_s;
 
-    struct kube_client *client;
+    struct kube_client *client; /* the thread's own (watch); NULL without a thread */
+    struct kube_api api;        /* lists go through it: over client */
     pthread_t thread;
     bool threaded; /* false for a cache filled by hand (informer_new_cache) */
     volatile int stop;
@@ -44,8 +45,11 @@ static void cache_key(const json_t *obj, char *buf, size_t size)
 static void remember_rv(struct informer *inf, const json_t *obj)
 {
     const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-    if (rv && strlen(rv) < sizeof(inf->rv))
+    if (rv && strlen(rv) < sizeof(inf->rv)) {
+        pthread_rwlock_wrlock(&inf->lock);
         snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
+        pthread_rwlock_unlock(&inf->lock);
+    }
 }
 
 /* Applies one change to the cache, then tells the owner. */
@@ -77,8 +81,7 @@ static int build_path(struct informer *inf, char *buf, size_t size, const char *
     return n < size ? 0 : -1;
 }
 
-/* Lists every page, replaces the cache, and reports what changed. Returns 0 or -1. */
-static int list_all(struct informer *inf)
+int informer_relist(struct informer *inf, struct kube_api *api)
 {
     json_t *fresh = json_object();
     char cont[1024] = "", path[PATH_MAX_LEN], extra[1200];
@@ -91,9 +94,9 @@ static int list_all(struct informer *inf)
             json_decref(fresh);
             return -1;
         }
-        long code = kube_get(inf->client, path, &page);
+        long code = kube_api_get(api, path, &page);
         if (code != 200) {
-            log_write(LOG_WARN, "list failed", "informer", inf->name, "error", kube_client_errstr(inf->client), NULL);
+            log_write(LOG_WARN, "list failed", "informer", inf->name, "error", kube_api_errstr(api), NULL);
             json_decref(page);
             json_decref(fresh);
             return -1;
@@ -111,7 +114,15 @@ static int list_all(struct informer *inf)
         const char *prv = json_string_value(json_object_get(meta, "resourceVersion"));
         if (prv && strlen(prv) < sizeof(rv))
             snprintf(rv, sizeof(rv), "%s", prv);
-        bool more = next && next[0] && kube_query_escape(next, cont, sizeof(cont)) == 0;
+        bool more = next && next[0];
+        if (more && kube_query_escape(next, cont, sizeof(cont)) != 0) {
+            /* Stopping here would take a partial list for the whole and report the rest as
+             * DELETED. */
+            log_write(LOG_WARN, "list failed", "informer", inf->name, "error", "continue token too long", NULL);
+            json_decref(page);
+            json_decref(fresh);
+            return -1;
+        }
         json_decref(page);
         if (!more)
             break;
@@ -141,41 +152,51 @@ static int list_all(struct informer *inf)
     return 0;
 }
 
+enum informer_next informer_watch_event(struct informer *inf, const char *type, json_t *obj)
+{
+    if (strcmp(type, "BOOKMARK") == 0) {
+        remember_rv(inf, obj);
+        return INFORMER_RESUME;
+    }
+    if (strcmp(type, "ERROR") == 0) {
+        long code = (long)json_integer_value(json_object_get(obj, "code"));
+        char msg[256];
+        if (code == 410)
+            return INFORMER_RELIST;
+        log_write(LOG_WARN, "watch error; listing again", "informer", inf->name, "error",
+                  kube_status_message(obj, code, msg, sizeof(msg)), NULL);
+        return INFORMER_RELIST_LATER;
+    }
+    enum informer_event ev = INFORMER_ADDED;
+    bool known = true;
+    if (strcmp(type, "MODIFIED") == 0)
+        ev = INFORMER_MODIFIED;
+    else if (strcmp(type, "DELETED") == 0)
+        ev = INFORMER_DELETED;
+    else if (strcmp(type, "ADDED") != 0)
+        known = false;
+    const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    if (!known || !name || !name[0]) {
+        log_write(LOG_WARN, "watch event not understood; listing again", "informer", inf->name, "type", type, NULL);
+        return INFORMER_RELIST_LATER;
+    }
+    remember_rv(inf, obj);
+    apply_event(inf, ev, obj);
+    return INFORMER_RESUME;
+}
+
 struct watch_ctx {
     struct informer *inf;
-    bool gone; /* the server said 410: list again */
+    enum informer_next then; /* RESUME unless an event stopped the watch: what to do next */
 };
 
 static int on_watch_event(void *ctx, const char *type, json_t *obj)
 {
     struct watch_ctx *w = ctx;
-    struct informer *inf = w->inf;
-
-    if (inf->stop)
+    if (w->inf->stop)
         return 1;
-    if (strcmp(type, "BOOKMARK") == 0) {
-        remember_rv(inf, obj);
-        return 0;
-    }
-    if (strcmp(type, "ERROR") == 0) {
-        long code = (long)json_integer_value(json_object_get(obj, "code"));
-        char msg[256];
-        if (code == 410) {
-            w->gone = true;
-            return 1;
-        }
-        log_write(LOG_WARN, "watch error", "informer", inf->name, "error",
-                  kube_status_message(obj, code, msg, sizeof(msg)), NULL);
-        return 1;
-    }
-    remember_rv(inf, obj);
-    if (strcmp(type, "ADDED") == 0)
-        apply_event(inf, INFORMER_ADDED, obj);
-    else if (strcmp(type, "MODIFIED") == 0)
-        apply_event(inf, INFORMER_MODIFIED, obj);
-    else if (strcmp(type, "DELETED") == 0)
-        apply_event(inf, INFORMER_DELETED, obj);
-    return 0;
+    w->then = informer_watch_event(w->inf, type, obj);
+    return w->then != INFORMER_RESUME;
 }
 
 static void sleep_ms(struct informer *inf, int64_t ms)
@@ -209,7 +230,7 @@ static void *informer_main(void *arg)
 
     while (!inf->stop) {
         if (need_list) {
-            if (list_all(inf) != 0) {
+            if (informer_relist(inf, &inf->api) != 0) {
                 sleep_ms(inf, backoff_delay_ms(&policy, failures++, &rng));
                 continue;
             }
@@ -220,11 +241,12 @@ static void *informer_main(void *arg)
                  inf->watch_timeout_s, inf->rv);
         if (build_path(inf, path, sizeof(path), extra) != 0)
             break;
-        struct watch_ctx w = {.inf = inf};
+        struct watch_ctx w = {.inf = inf, .then = INFORMER_RESUME};
         long code = kube_watch(inf->client, path, inf->watch_timeout_s + 30, on_watch_event, &w);
         if (inf->stop)
             break;
-        switch (informer_after_watch(code, w.gone)) {
+        /* An event that stopped the watch decides; else how the watch ended. */
+        switch (w.then != INFORMER_RESUME ? w.then : informer_after_watch(code, false)) {
         case INFORMER_RELIST:
             log_write(LOG_INFO, "watch expired (410 Gone); listing again", "informer", inf->name, NULL);
             need_list = true;
@@ -236,8 +258,9 @@ static void *informer_main(void *arg)
             need_list = true;
             /* fall through */
         case INFORMER_RETRY_LATER:
-            log_write(LOG_WARN, "watch failed; retrying", "informer", inf->name, "error",
-                      kube_client_errstr(inf->client), NULL);
+            if (w.then == INFORMER_RESUME) /* an event that stopped the watch said why already */
+                log_write(LOG_WARN, "watch failed; retrying", "informer", inf->name, "error",
+                          kube_client_errstr(inf->client), NULL);
             sleep_ms(inf, backoff_delay_ms(&policy, failures++, &rng));
             break;
         }
@@ -270,6 +293,7 @@ struct informer *informer_start(const struct informer_options *opt,
         return NULL;
     }
     kube_client_set_abort_flag(inf->client, &inf->stop);
+    kube_api_for_client(&inf->api, inf->client);
     inf->threaded = true;
     if (pthread_create(&inf->thread, NULL, informer_main, inf) != 0) {
         snprintf(err, errlen, "cannot start the %s informer thread", opt->name);
@@ -346,20 +370,40 @@ json_t *informer_list(struct informer *inf, const char *namespace_, const char *
     return out;
 }
 
-struct informer *informer_new_cache(const char *name)
+struct informer *informer_new(const struct informer_options *opt)
 {
     struct informer *inf = calloc(1, sizeof(*inf));
     if (!inf)
         return NULL;
-    snprintf(inf->name, sizeof(inf->name), "%s", name);
+    snprintf(inf->name, sizeof(inf->name), "%s", opt->name);
+    snprintf(inf->path, sizeof(inf->path), "%s", opt->path ? opt->path : "");
+    snprintf(inf->selector, sizeof(inf->selector), "%s", opt->selector ? opt->selector : "");
+    inf->on_event = opt->on_event;
+    inf->ctx = opt->ctx;
+    inf->watch_timeout_s = opt->watch_timeout_s > 0 ? opt->watch_timeout_s : 300;
     inf->cache = json_object();
     if (!inf->cache) {
         free(inf);
         return NULL;
     }
     pthread_rwlock_init(&inf->lock, NULL);
-    inf->synced = true;
     return inf;
+}
+
+struct informer *informer_new_cache(const char *name)
+{
+    struct informer_options o = {.name = name};
+    struct informer *inf = informer_new(&o);
+    if (inf)
+        inf->synced = true;
+    return inf;
+}
+
+void informer_resource_version(struct informer *inf, char *buf, size_t size)
+{
+    pthread_rwlock_rdlock(&inf->lock);
+    snprintf(buf, size, "%s", inf->rv);
+    pthread_rwlock_unlock(&inf->lock);
 }
 
 void informer_cache_apply(struct informer *inf, enum informer_event ev, json_t *obj)

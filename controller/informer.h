@@ -10,6 +10,7 @@
 #ifndef GUNGNIR_INFORMER_H
 #define GUNGNIR_INFORMER_H
 
+#include "kube_api.h"
 #include "kube_client.h"
 
 #include <jansson.h>
@@ -39,6 +40,33 @@ struct informer *informer_start(const struct informer_options *opt,
  * tests' canned objects, or any code that keeps a cache of objects it was handed). Synced from
  * the start. Free with informer_stop. Returns NULL when out of memory. */
 struct informer *informer_new_cache(const char *name);
+
+/* An informer set up as informer_start would (opt as there) but with no thread and no client:
+ * not synced until its first informer_relist, which the caller runs through a kube_api of its
+ * own (the unit tests' fake), as it feeds informer_watch_event. Free with informer_stop.
+ * Returns NULL when out of memory. */
+struct informer *informer_new(const struct informer_options *opt);
+
+/* One list of the collection through api (borrowed), as the thread makes it at its start and
+ * after a 410: GET path?labelSelector=..&limit=500, then &continue=<token> for every further
+ * page. Once every page is in, the cache is replaced by them at once (synced, one more list
+ * counted, the list's metadata.resourceVersion kept for the watch) and on_event reports each
+ * object gone from it as DELETED and every listed one as MODIFIED (it was cached) or ADDED.
+ * When a page fails (an answer other than 200, no answer, a continue token that does not fit),
+ * the cache, the resourceVersion and the count stay as they were and nothing is reported.
+ * Returns 0 or -1. */
+int informer_relist(struct informer *inf, struct kube_api *api);
+
+/* What one watch event does (the watch's callback; public for the unit tests). ADDED, MODIFIED
+ * and DELETED are applied to the cache, reported, and move the resourceVersion; BOOKMARK only
+ * moves it. Returns INFORMER_RESUME to go on watching, or, for an event that ends the watch,
+ * what to do next: INFORMER_RELIST for an ERROR event with code 410 (Gone);
+ * INFORMER_RELIST_LATER for any other ERROR event, an unknown type or an object without
+ * metadata.name (events may have been missed: back off, then list again). */
+enum informer_next informer_watch_event(struct informer *inf, const char *type, json_t *obj);
+
+/* Copies into buf the resourceVersion the next watch starts from ("" before the first list). */
+void informer_resource_version(struct informer *inf, char *buf, size_t size);
 
 /* Applies one change to the cache as a watch event would (obj borrowed; the cache keeps a
  * reference), then calls the on_event handler if there is one. */
