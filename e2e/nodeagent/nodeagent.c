@@ -310,6 +310,8 @@ static int make_shims(struct agent *a)
         {"valkey-server", "/usr/bin/redis-server"},   {"valkey-cli", "/usr/bin/redis-cli"},
         {"valkey-benchmark", "/usr/bin/redis-benchmark"}, {"valkey-check-aof", "/usr/bin/redis-check-aof"},
         {"valkey-check-rdb", "/usr/bin/redis-check-rdb"},
+        /* the oliver006/redis_exporter image's entrypoint (Debian: prometheus-redis-exporter) */
+        {"redis_exporter", "/usr/bin/prometheus-redis-exporter"},
     };
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
         char p[PATH_MAX];

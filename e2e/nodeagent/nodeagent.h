@@ -2,9 +2,10 @@
  *
  * One process: a watch thread keeps a cache of every Pod (list + watch, re-list on 410); the
  * main thread binds pending Pods to this node, runs the Pods bound here (one real process per
- * Pod, in its own network namespace and private mount namespace), probes them, writes their
- * status, and keeps the Node and its Lease fresh. Only the main thread forks and owns the pod
- * runtimes; the cache is shared under agent.mu. */
+ * container, in the Pod's network namespace, each in a private mount namespace with the Pod's
+ * volumes, as its securityContext's user), probes them, writes their status, and keeps the Node
+ * and its Lease fresh. Only the main thread forks and owns the pod runtimes; the cache is shared
+ * under agent.mu. */
 #ifndef GUNGNIR_NODEAGENT_H
 #define GUNGNIR_NODEAGENT_H
 

@@ -1,9 +1,11 @@
-/* pod.c — the pods this node runs: volumes, env, the process, probes, status, teardown.
+/* pod.c — the pods this node runs: volumes, env, the containers, probes, status, teardown.
  *
  * Every pod bound to this node gets a runtime record (keyed by UID, so a StatefulSet pod
  * recreated under the same name is a new record, started only once the old one is gone). The
- * main loop calls pods_sync with the cache's snapshot, then pods_step. All API calls here are
- * on the main thread's client. */
+ * record sets up what the pod's containers share (IP, network namespace, /etc/hosts, volumes)
+ * and then runs every container as its own process, each with its own restarts, probes and
+ * status. The main loop calls pods_sync with the cache's snapshot, then pods_step. All API
+ * calls here are on the main thread's client. */
 #include "nodeagent.h"
 
 #include "backoff.h"
@@ -13,12 +15,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -27,20 +32,29 @@
 #include <unistd.h>
 
 #define MAX_MOUNTS 32
+#define MAX_CONTAINERS 16
+#define MAX_GROUPS 32
 #define MAX_ARGS 256
 #define MAX_ENV 256
+#define MAX_OWN_DEPTH 32
 #define PREPARE_RETRY_MS 2000
 #define STATUS_RETRY_MS 1000
 #define VOLUME_REFRESH_MS 30000
 #define BACKOFF_RESET_MS 60000
 
 enum rt_state {
-    RT_PREPARING, /* waiting to (re)start: netns, volumes, env */
-    RT_RUNNING,   /* the process runs */
-    RT_BACKOFF,   /* it exited; restarts at restart_at */
-    RT_DONE,      /* it exited for good (restartPolicy); torn down, status kept */
+    RT_PREPARING, /* waiting for what the containers share: IP, netns, volumes */
+    RT_RUNNING,   /* set up: every container goes its own way (struct ctr) */
+    RT_DONE,      /* every container exited for good (restartPolicy); torn down, status kept */
     RT_STOPPING,  /* the pod is being deleted: TERM sent, KILL at kill_at */
     RT_DELETING,  /* torn down; the API object still has to go (DELETE grace 0) */
+};
+
+enum ctr_state {
+    CT_WAITING, /* not started yet (waiting_reason says why) */
+    CT_RUNNING, /* its process runs */
+    CT_BACKOFF, /* it exited; restarts at retry_at */
+    CT_DONE,    /* it exited for good (restartPolicy) */
 };
 
 struct mnt {
@@ -48,6 +62,54 @@ struct mnt {
     char dst[PATH_MAX];
     bool is_file;
     bool ro;
+};
+
+/* A volume of the pod, materialised in a host folder that the containers bind-mount. */
+struct vol {
+    char name[64];
+    char dir[PATH_MAX];
+    bool ro; /* configMap, secret: mounted read-only */
+};
+
+/* One container of a pod: its process, restarts, probe and status. */
+struct ctr {
+    char name[64];
+    size_t index; /* in spec.containers */
+    enum ctr_state state;
+    pid_t pid;
+    int64_t started_ms;
+    char started_at[32];
+    int restart_count;
+    unsigned backoff_attempt;
+    int64_t retry_at; /* CT_WAITING / CT_BACKOFF: next attempt */
+    char waiting_reason[64];
+    char waiting_message[512];
+    bool have_last;   /* lastState.terminated */
+    int last_exit;
+    char last_reason[32];
+    char last_started[32];
+    char last_finished[32];
+
+    /* what the process runs with (built before each start) */
+    char exe[PATH_MAX];
+    char *argv[MAX_ARGS + 1];
+    char *envp[MAX_ENV + 4];
+    char cwd[PATH_MAX];
+    struct mnt *mounts;
+    int nmounts;
+    uid_t uid;
+    gid_t gid;
+    gid_t groups[MAX_GROUPS];
+    int ngroups;
+    bool no_new_privs; /* allowPrivilegeEscalation: false */
+    bool drop_caps;    /* capabilities.drop: [ALL] */
+
+    /* readiness */
+    bool ready;
+    int probe_ok, probe_fail;
+    pid_t probe_pid;
+    int64_t probe_deadline;
+    int64_t next_probe;
 };
 
 struct pod_rt {
@@ -65,43 +127,23 @@ struct pod_rt {
     bool api_gone;
     bool seen;
 
-    /* the process */
-    pid_t pid;
-    int64_t started_ms;
-    char started_at[32];
     char start_time[32]; /* pod startTime */
-    int restart_count;
-    unsigned backoff_attempt;
-    int64_t retry_at;  /* RT_PREPARING / RT_BACKOFF: next attempt */
-    int64_t kill_at;   /* RT_STOPPING */
+    int64_t retry_at;    /* RT_PREPARING: next attempt */
+    int64_t kill_at;     /* RT_STOPPING */
     bool term_sent;
-    char waiting_reason[64];
-    char waiting_message[512];
-    bool have_last;    /* lastState.terminated */
-    int last_exit;
-    char last_reason[32];
-    char last_started[32];
-    char last_finished[32];
     int64_t volumes_at;
-
-    /* what the process runs with (built by prepare) */
-    char exe[PATH_MAX];
-    char *argv[MAX_ARGS + 1];
-    char *envp[MAX_ENV + 4];
-    char cwd[PATH_MAX];
     char hostname[64];
     char hosts_file[PATH_MAX];
-    struct mnt mounts[MAX_MOUNTS];
-    int nmounts;
+    struct vol *vols;
+    int nvols, vols_cap;
+    long long fs_group;       /* securityContext.fsGroup, or -1 */
+    bool fs_on_root_mismatch; /* fsGroupChangePolicy: OnRootMismatch */
 
-    /* readiness */
-    bool ready;
+    struct ctr *ctrs;
+    int nctrs;
+
     char ready_since[32];
     char scheduled_at[32];
-    int probe_ok, probe_fail;
-    pid_t probe_pid;
-    int64_t probe_deadline;
-    int64_t next_probe;
 
     /* status */
     json_t *last_status; /* last written */
@@ -132,15 +174,52 @@ static void free_strv(char **v, size_t n)
     }
 }
 
-static void set_waiting(struct pod_rt *r, const char *reason, const char *msg)
+static void set_waiting(struct ctr *ct, const char *reason, const char *msg)
 {
-    na_fmt(r->waiting_reason, sizeof(r->waiting_reason), "%s", reason);
-    na_fmt(r->waiting_message, sizeof(r->waiting_message), "%s", msg ? msg : "");
+    na_fmt(ct->waiting_reason, sizeof(ct->waiting_reason), "%s", reason);
+    na_fmt(ct->waiting_message, sizeof(ct->waiting_message), "%s", msg ? msg : "");
 }
 
-static json_t *first_container(const struct pod_rt *r)
+/* Every container not running waits for the same reason (the pod's setup failed). */
+static void set_all_waiting(struct pod_rt *r, const char *reason, const char *msg)
 {
-    return json_array_get(jget(r->pod, "spec", "containers"), 0);
+    for (int i = 0; i < r->nctrs; i++)
+        if (r->ctrs[i].state == CT_WAITING || r->ctrs[i].state == CT_BACKOFF)
+            set_waiting(&r->ctrs[i], reason, msg);
+}
+
+/* The container's object in the pod spec (found by name: the index is only a hint). */
+static json_t *container_json(const struct pod_rt *r, const struct ctr *ct)
+{
+    json_t *cs = jget(r->pod, "spec", "containers");
+    json_t *c = json_array_get(cs, ct->index);
+    if (c && js(c, "name") && strcmp(js(c, "name"), ct->name) == 0)
+        return c;
+    size_t i;
+    json_array_foreach(cs, i, c) {
+        if (js(c, "name") && strcmp(js(c, "name"), ct->name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static bool all_done(const struct pod_rt *r)
+{
+    for (int i = 0; i < r->nctrs; i++)
+        if (r->ctrs[i].state != CT_DONE)
+            return false;
+    return r->nctrs > 0;
+}
+
+/* Ready: every container runs and passes its readiness probe (or has none). */
+static bool pod_ready(const struct pod_rt *r)
+{
+    if (r->state != RT_RUNNING || r->nctrs == 0)
+        return false;
+    for (int i = 0; i < r->nctrs; i++)
+        if (r->ctrs[i].state != CT_RUNNING || !r->ctrs[i].ready)
+            return false;
+    return true;
 }
 
 static json_t *api_get(struct agent *a, const char *kind, const char *ns, const char *name, long *code)
@@ -223,7 +302,9 @@ static int fill_source_volume(struct agent *a, struct pod_rt *r, const json_t *v
         na_fmt(err, errlen, "%s \"%s\" not found", secret ? "secret" : "configmap", name ? name : "");
         return -1;
     }
-    mode_t dmode = (mode_t)jint(vs, "defaultMode", 0644) & 0777;
+    /* with an fsGroup the kubelet makes every file group-readable (SetVolumeOwnership) */
+    mode_t extra = r->fs_group >= 0 ? 0440 : 0;
+    mode_t dmode = ((mode_t)jint(vs, "defaultMode", 0644) & 0777) | extra;
     json_t *items = json_object_get(vs, "items");
     int rc = 0;
     if (json_array_size(items) > 0) {
@@ -241,7 +322,7 @@ static int fill_source_volume(struct agent *a, struct pod_rt *r, const json_t *v
                 rc = -1;
                 break;
             }
-            mode_t m = (mode_t)jint(it, "mode", dmode) & 0777;
+            mode_t m = ((mode_t)jint(it, "mode", dmode) & 0777) | extra;
             rc = write_key(dir, js(it, "path"), val, len, m, err, errlen);
             free(val);
             if (rc != 0)
@@ -288,33 +369,101 @@ static void bind_pvc(struct agent *a, const json_t *pvc)
     json_decref(patch);
 }
 
-/* Materialises every volume in r->dir/volumes (PVCs in state_dir/pvc) and fills r->mounts
- * from the first container's volumeMounts. refresh_only: just rewrite configMap/secret
- * contents. */
+/* What the kubelet does for an fsGroup (SetVolumeOwnership): every file and folder under path
+ * group-owned by gid, with the mask's group bits (read, plus write unless the volume is
+ * read-only); folders also group-searchable and setgid, so that what the containers create there
+ * keeps the group. Symbolic links are left alone. path is a buffer of cap bytes (extended and
+ * restored on the way down). Returns 0, or -1 (errno) at the first failure. */
+static int own_tree(char *path, size_t cap, gid_t gid, mode_t mask, int depth)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return -1;
+    if (S_ISLNK(st.st_mode))
+        return 0;
+    if (st.st_gid != gid && lchown(path, (uid_t)-1, gid) != 0)
+        return -1;
+    mode_t want = (st.st_mode & 07777) | mask;
+    if (S_ISDIR(st.st_mode))
+        want |= S_ISGID | 0110;
+    /* chown clears setgid on files: compare with what it was, chmod always after a chown */
+    if ((want != (st.st_mode & 07777) || st.st_gid != gid) && chmod(path, want) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode) || depth >= MAX_OWN_DEPTH)
+        return 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    size_t len = strlen(path);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (na_fmt(path + len, cap - len, "/%s", e->d_name) != 0) {
+            errno = ENAMETOOLONG;
+            rc = -1;
+        } else {
+            rc = own_tree(path, cap, gid, mask, depth + 1);
+        }
+        path[len] = '\0';
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Applies the pod's fsGroup to a volume folder. With fsGroupChangePolicy OnRootMismatch a
+ * folder whose top already has the group and the bits is left as it is (read-only volumes are
+ * always done: they are small and rewritten by the agent). */
+static int apply_fs_group(const struct pod_rt *r, const char *dir, bool ro, char *err, size_t errlen)
+{
+    if (r->fs_group < 0)
+        return 0;
+    gid_t gid = (gid_t)r->fs_group;
+    mode_t mask = ro ? 0440 : 0660;
+    struct stat st;
+    if (!ro && r->fs_on_root_mismatch && stat(dir, &st) == 0 && st.st_gid == gid &&
+        (st.st_mode & (mask | S_ISGID | 0110)) == (mask | S_ISGID | 0110))
+        return 0;
+    char path[PATH_MAX];
+    if (na_fmt(path, sizeof(path), "%s", dir) != 0 || own_tree(path, sizeof(path), gid, mask, 0) != 0) {
+        na_fmt(err, errlen, "fsGroup %lld on %s: %s", r->fs_group, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Materialises every volume of the pod (configMap/secret/emptyDir in r->dir/volumes, PVCs in
+ * state_dir/pvc, hostPath as is) and records them in r->vols for the containers' mounts;
+ * applies the fsGroup. refresh_only: just rewrite configMap/secret contents. */
 static int prepare_volumes(struct agent *a, struct pod_rt *r, bool refresh_only, char *err, size_t errlen)
 {
     json_t *vols = jget(r->pod, "spec", "volumes");
-    json_t *vmounts = json_object_get(first_container(r), "volumeMounts");
+    json_t *ctrs = jget(r->pod, "spec", "containers");
     char vdir[PATH_MAX];
     size_t i;
     json_t *v;
     if (!refresh_only)
-        r->nmounts = 0;
+        r->nvols = 0;
     json_array_foreach(vols, i, v) {
         const char *vname = js(v, "name");
-        if (!vname || !safe_rel(vname) || strchr(vname, '/'))
+        if (!vname || !safe_rel(vname) || strchr(vname, '/') || strlen(vname) >= sizeof(r->vols[0].name))
             continue;
         bool used = false;
-        size_t j;
-        json_t *m;
-        json_array_foreach(vmounts, j, m) {
-            const char *mn = js(m, "name");
-            if (mn && strcmp(mn, vname) == 0)
-                used = true;
+        size_t j, k;
+        json_t *c, *m;
+        json_array_foreach(ctrs, k, c) {
+            json_array_foreach(json_object_get(c, "volumeMounts"), j, m) {
+                const char *mn = js(m, "name");
+                if (mn && strcmp(mn, vname) == 0)
+                    used = true;
+            }
         }
         na_fmt(vdir, sizeof(vdir), "%s/volumes/%s", r->dir, vname);
         json_t *pvc_src = json_object_get(v, "persistentVolumeClaim");
         json_t *hp = json_object_get(v, "hostPath");
+        bool cm = json_object_get(v, "configMap") != NULL;
+        bool sec = json_object_get(v, "secret") != NULL;
         if (pvc_src) {
             if (refresh_only || !used)
                 continue;
@@ -333,13 +482,13 @@ static int prepare_volumes(struct agent *a, struct pod_rt *r, bool refresh_only,
                 na_fmt(err, errlen, "mkdir %s: %s", vdir, strerror(errno));
                 return -1;
             }
+            if (apply_fs_group(r, vdir, false, err, errlen) != 0)
+                return -1;
         } else if (hp) {
             if (refresh_only || !used)
                 continue;
             na_fmt(vdir, sizeof(vdir), "%s", js(hp, "path") ? js(hp, "path") : "/nonexistent");
         } else {
-            bool cm = json_object_get(v, "configMap") != NULL;
-            bool sec = json_object_get(v, "secret") != NULL;
             if (refresh_only && !cm && !sec)
                 continue;
             if (na_mkdir_p(vdir, 0755) != 0) {
@@ -350,50 +499,106 @@ static int prepare_volumes(struct agent *a, struct pod_rt *r, bool refresh_only,
                 if (fill_source_volume(a, r, json_object_get(v, cm ? "configMap" : "secret"), sec, vdir,
                                        err, errlen) != 0)
                     return -1;
-            } else if (!json_object_get(v, "emptyDir")) {
-                const char *kind = "unknown";
-                const char *k;
-                json_t *x;
-                json_object_foreach(v, k, x) if (strcmp(k, "name") != 0) kind = k;
-                log_write(LOG_WARN, "volume type not supported: an empty folder stands in",
-                          "pod", r->key, "volume", vname, "type", kind, NULL);
+            } else {
+                if (!json_object_get(v, "emptyDir")) {
+                    const char *kind = "unknown";
+                    const char *kk;
+                    json_t *x;
+                    json_object_foreach(v, kk, x) if (strcmp(kk, "name") != 0) kind = kk;
+                    log_write(LOG_WARN, "volume type not supported: an empty folder stands in",
+                              "pod", r->key, "volume", vname, "type", kind, NULL);
+                }
+                /* the kubelet makes an emptyDir world-writable */
+                if (!refresh_only && chmod(vdir, 0777) != 0) {
+                    na_fmt(err, errlen, "chmod %s: %s", vdir, strerror(errno));
+                    return -1;
+                }
             }
+            if (apply_fs_group(r, vdir, cm || sec, err, errlen) != 0)
+                return -1;
         }
-        if (refresh_only)
+        if (refresh_only || r->nvols >= r->vols_cap)
             continue;
-        bool vol_ro = (json_object_get(v, "configMap") || json_object_get(v, "secret"));
-        json_array_foreach(vmounts, j, m) {
-            const char *mn = js(m, "name");
-            const char *path = js(m, "mountPath");
-            if (!mn || strcmp(mn, vname) != 0 || !path || path[0] != '/')
-                continue;
-            if (r->nmounts >= MAX_MOUNTS) {
-                na_fmt(err, errlen, "more than %d volume mounts", MAX_MOUNTS);
+        struct vol *vo = &r->vols[r->nvols++];
+        na_fmt(vo->name, sizeof(vo->name), "%s", vname);
+        na_fmt(vo->dir, sizeof(vo->dir), "%s", vdir);
+        vo->ro = cm || sec;
+    }
+    return 0;
+}
+
+static int mount_depth(const char *p)
+{
+    int n = 0;
+    for (; *p; p++)
+        n += *p == '/';
+    return n;
+}
+
+/* ct->mounts from the container's volumeMounts (parents before what is mounted inside them). */
+static int container_mounts(struct pod_rt *r, const json_t *c, struct ctr *ct, char *err, size_t errlen)
+{
+    json_t *vmounts = json_object_get(c, "volumeMounts");
+    size_t n = json_array_size(vmounts);
+    free(ct->mounts);
+    ct->mounts = NULL;
+    ct->nmounts = 0;
+    if (n == 0)
+        return 0;
+    if (n > MAX_MOUNTS) {
+        na_fmt(err, errlen, "more than %d volume mounts", MAX_MOUNTS);
+        return -1;
+    }
+    ct->mounts = calloc(n, sizeof(*ct->mounts));
+    if (!ct->mounts) {
+        na_fmt(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(vmounts, i, m) {
+        const char *mn = js(m, "name");
+        const char *path = js(m, "mountPath");
+        if (!mn || !path || path[0] != '/')
+            continue;
+        const struct vol *vo = NULL;
+        for (int k = 0; k < r->nvols && !vo; k++)
+            if (strcmp(r->vols[k].name, mn) == 0)
+                vo = &r->vols[k];
+        if (!vo) {
+            na_fmt(err, errlen, "volumeMount %s: the pod has no volume \"%s\" this agent can provide", path, mn);
+            return -1;
+        }
+        struct mnt *mt = &ct->mounts[ct->nmounts];
+        const char *sub = js(m, "subPath");
+        if (sub && *sub) {
+            if (!safe_rel(sub)) {
+                na_fmt(err, errlen, "bad subPath '%s'", sub);
                 return -1;
             }
-            struct mnt *mt = &r->mounts[r->nmounts];
-            const char *sub = js(m, "subPath");
-            if (sub && *sub) {
-                if (!safe_rel(sub)) {
-                    na_fmt(err, errlen, "bad subPath '%s'", sub);
-                    return -1;
-                }
-                na_fmt(mt->src, sizeof(mt->src), "%s/%s", vdir, sub);
-            } else {
-                na_fmt(mt->src, sizeof(mt->src), "%s", vdir);
-            }
-            struct stat st;
+            na_fmt(mt->src, sizeof(mt->src), "%s/%s", vo->dir, sub);
+        } else {
+            na_fmt(mt->src, sizeof(mt->src), "%s", vo->dir);
+        }
+        struct stat st;
+        if (stat(mt->src, &st) != 0) {
+            na_mkdir_p(mt->src, 0755);
             if (stat(mt->src, &st) != 0) {
-                na_mkdir_p(mt->src, 0755);
-                if (stat(mt->src, &st) != 0) {
-                    na_fmt(err, errlen, "volume %s: %s: %s", vname, mt->src, strerror(errno));
-                    return -1;
-                }
+                na_fmt(err, errlen, "volume %s: %s: %s", mn, mt->src, strerror(errno));
+                return -1;
             }
-            mt->is_file = !S_ISDIR(st.st_mode);
-            na_fmt(mt->dst, sizeof(mt->dst), "%s", path);
-            mt->ro = vol_ro || json_is_true(json_object_get(m, "readOnly"));
-            r->nmounts++;
+        }
+        mt->is_file = !S_ISDIR(st.st_mode);
+        na_fmt(mt->dst, sizeof(mt->dst), "%s", path);
+        mt->ro = vo->ro || json_is_true(json_object_get(m, "readOnly"));
+        ct->nmounts++;
+    }
+    /* stable insertion sort by depth: /etc/valkey before /etc/valkey/extra */
+    for (int x = 1; x < ct->nmounts; x++) {
+        for (int y = x; y > 0 && mount_depth(ct->mounts[y - 1].dst) > mount_depth(ct->mounts[y].dst); y--) {
+            struct mnt t = ct->mounts[y];
+            ct->mounts[y] = ct->mounts[y - 1];
+            ct->mounts[y - 1] = t;
         }
     }
     return 0;
@@ -544,14 +749,15 @@ static char *key_ref(struct agent *a, struct pod_rt *r, const json_t *ref, bool 
     return s;
 }
 
-static int build_env(struct agent *a, struct pod_rt *r, const json_t *c, char *err, size_t errlen)
+static int build_env(struct agent *a, struct pod_rt *r, struct ctr *ct, const json_t *c, char *err, size_t errlen)
 {
-    struct envb e = {.v = r->envp, .n = 0};
-    free_strv(r->envp, MAX_ENV + 4);
-    r->envp[0] = NULL;
+    struct envb e = {.v = ct->envp, .n = 0};
+    free_strv(ct->envp, MAX_ENV + 4);
+    ct->envp[0] = NULL;
     env_add(&e, "PATH", a->path_env);
     env_add(&e, "HOSTNAME", r->hostname);
-    env_add(&e, "HOME", "/root");
+    /* what a runtime sets for a user the image's /etc/passwd does not know */
+    env_add(&e, "HOME", ct->uid == 0 ? "/root" : "/");
     size_t i;
     json_t *x;
     json_array_foreach(json_object_get(c, "envFrom"), i, x) {
@@ -647,9 +853,27 @@ static int resolve_exe(const struct agent *a, const char *name, char *out, size_
     return -1;
 }
 
-/* argv from a command + args pair (both arrays of strings), expanded with envp. */
+/* The entrypoint of an image the agent knows, for a container without a command, or NULL (then
+ * args is the command). The exporter image's entrypoint is redis_exporter (args are its flags:
+ * the shim runs Debian's prometheus-redis-exporter); the valkey images' runs valkey-server when
+ * there are no args or the args start with '-' or name a .conf. */
+static const char *image_entrypoint(const char *image, const json_t *args)
+{
+    if (!image)
+        return NULL;
+    if (strstr(image, "redis_exporter"))
+        return "redis_exporter";
+    const char *a0 = json_string_value(json_array_get(args, 0));
+    size_t l = a0 ? strlen(a0) : 0;
+    if (strstr(image, "valkey") && (!a0 || a0[0] == '-' || (l > 5 && strcmp(a0 + l - 5, ".conf") == 0)))
+        return "valkey-server";
+    return NULL;
+}
+
+/* argv from a command + args pair (both arrays of strings), expanded with envp; image (or NULL)
+ * gives the entrypoint when there is no command. */
 static int build_argv(const struct agent *a, char **argv, char *exe, size_t exe_size, const json_t *command,
-                      const json_t *args, char **envp, bool valkey_image, char *err, size_t errlen)
+                      const json_t *args, char **envp, const char *image, char *err, size_t errlen)
 {
     struct envb e = {.v = envp, .n = 0};
     while (envp[e.n])
@@ -657,14 +881,9 @@ static int build_argv(const struct agent *a, char **argv, char *exe, size_t exe_
     size_t n = 0;
     free_strv(argv, MAX_ARGS + 1);
     const json_t *parts[2] = {command, args};
-    if (json_array_size(command) == 0) {
-        /* the valkey images' entrypoint: no args runs valkey-server; args starting with '-'
-         * or naming a .conf are valkey-server's */
-        const char *a0 = json_string_value(json_array_get(args, 0));
-        size_t l = a0 ? strlen(a0) : 0;
-        if (valkey_image && (!a0 || a0[0] == '-' || (l > 5 && strcmp(a0 + l - 5, ".conf") == 0)))
-            argv[n++] = strdup("valkey-server");
-    }
+    const char *entry = json_array_size(command) == 0 ? image_entrypoint(image, args) : NULL;
+    if (entry)
+        argv[n++] = strdup(entry);
     for (int p = 0; p < 2; p++) {
         size_t i;
         json_t *v;
@@ -688,6 +907,70 @@ static int build_argv(const struct agent *a, char **argv, char *exe, size_t exe_
     return 0;
 }
 
+/* ---------------------------------------------------------------- securityContext */
+
+static void add_group(struct ctr *ct, long long g)
+{
+    if (g < 0 || g > INT32_MAX || ct->ngroups >= MAX_GROUPS)
+        return;
+    for (int i = 0; i < ct->ngroups; i++)
+        if (ct->groups[i] == (gid_t)g)
+            return;
+    ct->groups[ct->ngroups++] = (gid_t)g;
+}
+
+/* The container's user, groups and privileges from the pod's and the container's
+ * securityContext (the container's fields win), as a runtime applies them before exec. There are
+ * no images: an unset runAsUser is uid 0, an unset runAsGroup gid 0. runAsNonRoot refuses a
+ * container that would run as uid 0, with the kubelet's messages. Returns 0, or -1 with err. */
+static int build_security(const struct pod_rt *r, const json_t *c, struct ctr *ct, char *err, size_t errlen)
+{
+    const json_t *psc = jget(r->pod, "spec", "securityContext");
+    const json_t *csc = json_object_get(c, "securityContext");
+    const json_t *uidj = json_object_get(csc, "runAsUser");
+    const json_t *gidj = json_object_get(csc, "runAsGroup");
+    const json_t *nonroot = json_object_get(csc, "runAsNonRoot");
+    if (!json_is_integer(uidj))
+        uidj = json_object_get(psc, "runAsUser");
+    if (!json_is_integer(gidj))
+        gidj = json_object_get(psc, "runAsGroup");
+    if (!json_is_boolean(nonroot))
+        nonroot = json_object_get(psc, "runAsNonRoot");
+    long long uid = json_is_integer(uidj) ? json_integer_value(uidj) : 0;
+    long long gid = json_is_integer(gidj) ? json_integer_value(gidj) : 0;
+    if (uid < 0 || uid > INT32_MAX || gid < 0 || gid > INT32_MAX) {
+        na_fmt(err, errlen, "runAsUser %lld / runAsGroup %lld out of range", uid, gid);
+        return -1;
+    }
+    if (json_is_true(nonroot) && uid == 0) {
+        if (json_is_integer(uidj))
+            na_fmt(err, errlen, "container's runAsUser breaks non-root policy (pod: \"%s_%s(%s)\", container: %s)",
+                   r->name, r->ns, r->uid, ct->name);
+        else
+            na_fmt(err, errlen,
+                   "container has runAsNonRoot and image will run as root (pod: \"%s_%s(%s)\", container: %s)",
+                   r->name, r->ns, r->uid, ct->name);
+        return -1;
+    }
+    ct->uid = (uid_t)uid;
+    ct->gid = (gid_t)gid;
+    ct->ngroups = 0;
+    add_group(ct, r->fs_group);
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(psc, "supplementalGroups"), i, g) {
+        if (json_is_integer(g))
+            add_group(ct, json_integer_value(g));
+    }
+    ct->no_new_privs = json_is_false(json_object_get(csc, "allowPrivilegeEscalation"));
+    ct->drop_caps = false;
+    json_array_foreach(jget(csc, "capabilities", "drop"), i, g) {
+        if (json_string_value(g) && strcmp(json_string_value(g), "ALL") == 0)
+            ct->drop_caps = true;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- pod files */
 
 static void pod_file(const struct pod_rt *r, const char *name, char *out, size_t size)
@@ -700,6 +983,18 @@ static void write_small(const struct pod_rt *r, const char *name, const char *co
     char p[PATH_MAX];
     pod_file(r, name, p, sizeof(p));
     na_write_file(p, content, strlen(content), 0644, NULL);
+}
+
+/* A container's files in the pod folder: "pid" -> pid-NAME; "log" -> container.log for the
+ * first container (as before there were several), container-NAME.log for the others. */
+static void ctr_file(const struct pod_rt *r, const struct ctr *ct, const char *what, char *out, size_t size)
+{
+    if (strcmp(what, "log") == 0 && ct->index == 0)
+        na_fmt(out, size, "%s/container.log", r->dir);
+    else if (strcmp(what, "log") == 0)
+        na_fmt(out, size, "%s/container-%s.log", r->dir, ct->name);
+    else
+        na_fmt(out, size, "%s/%s-%s", r->dir, what, ct->name);
 }
 
 /* ---------------------------------------------------------------- /etc/hosts */
@@ -842,7 +1137,41 @@ static int child_mkdir_p(const char *path)
     return 0;
 }
 
-static void child_run(struct pod_rt *r, int logfd)
+/* The container's user before exec (in a child, after the namespace and mount setup that needs
+ * root): the capability bounding set emptied for capabilities.drop [ALL] (while root can still do
+ * it), supplementary groups (fsGroup, supplementalGroups), gid, uid — leaving uid 0 clears every
+ * capability —, uid 0 with drop [ALL] also loses its own, and no_new_privs for
+ * allowPrivilegeEscalation: false. */
+static void child_drop_privileges(const struct ctr *ct)
+{
+    if (ct->drop_caps) {
+        for (unsigned long cap = 0; cap < 64; cap++) {
+            if (prctl(PR_CAPBSET_DROP, cap, 0UL, 0UL, 0UL) != 0) {
+                if (errno == EINVAL)
+                    break; /* past the last capability this kernel knows */
+                child_fail("dropping the capability bounding set");
+            }
+        }
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL);
+    }
+    if (setgroups((size_t)ct->ngroups, ct->groups) != 0)
+        child_fail("setgroups");
+    if (setgid(ct->gid) != 0)
+        child_fail("setgid");
+    if (setuid(ct->uid) != 0)
+        child_fail("setuid");
+    if (ct->drop_caps && ct->uid == 0) {
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct data[2];
+        memset(data, 0, sizeof(data));
+        if (syscall(SYS_capset, &hdr, data) != 0)
+            child_fail("capset");
+    }
+    if (ct->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) != 0)
+        child_fail("no_new_privs");
+}
+
+static void child_run(const struct pod_rt *r, const struct ctr *ct, int logfd)
 {
     child_reset();
     setpgid(0, 0);
@@ -862,8 +1191,8 @@ static void child_run(struct pod_rt *r, int logfd)
         child_fail("making / private");
     if (sethostname(r->hostname, strlen(r->hostname)) != 0)
         child_fail("sethostname");
-    for (int i = 0; i < r->nmounts; i++) {
-        struct mnt *m = &r->mounts[i];
+    for (int i = 0; i < ct->nmounts; i++) {
+        const struct mnt *m = &ct->mounts[i];
         if (m->is_file) {
             char d[PATH_MAX];
             na_fmt(d, sizeof(d), "%s", m->dst);
@@ -885,11 +1214,12 @@ static void child_run(struct pod_rt *r, int logfd)
     }
     if (mount(r->hosts_file, "/etc/hosts", NULL, MS_BIND, NULL) != 0)
         child_fail("/etc/hosts");
-    if (chdir(r->cwd) != 0)
-        child_fail(r->cwd);
+    child_drop_privileges(ct);
+    if (chdir(ct->cwd) != 0)
+        child_fail(ct->cwd);
     syscall(SYS_close_range, 3U, ~0U, 0U);
-    execve(r->exe, r->argv, r->envp);
-    child_fail(r->exe);
+    execve(ct->exe, ct->argv, ct->envp);
+    child_fail(ct->exe);
 }
 
 /* Signals a process group (pgid = the leader's pid; it exists while any member lives). */
@@ -899,49 +1229,52 @@ static void kill_group(pid_t pid, int sig)
         kill(-pid, sig);
 }
 
-static void probe_reap(struct pod_rt *r, bool force);
-
-static int start_process(struct pod_rt *r)
+static int start_container(struct pod_rt *r, struct ctr *ct)
 {
     char logp[PATH_MAX];
-    pod_file(r, "container.log", logp, sizeof(logp));
+    ctr_file(r, ct, "log", logp, sizeof(logp));
     int logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (logfd < 0) {
-        set_waiting(r, "RunContainerError", strerror(errno));
+        set_waiting(ct, "RunContainerError", strerror(errno));
         return -1;
     }
-    char stamp[32], line[128];
+    char stamp[32], line[256];
     na_time(stamp, 0);
-    int ln = snprintf(line, sizeof(line), "--- %s gungnir-nodeagent: starting (restart %d)\n", stamp,
-                      r->restart_count);
+    int ln = snprintf(line, sizeof(line), "--- %s gungnir-nodeagent: starting container %s (restart %d, uid %u)\n",
+                      stamp, ct->name, ct->restart_count, (unsigned)ct->uid);
     if (ln > 0 && write(logfd, line, (size_t)ln) < 0)
         log_write(LOG_WARN, "could not write the container log", "path", logp, NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(logfd);
-        set_waiting(r, "RunContainerError", strerror(errno));
+        set_waiting(ct, "RunContainerError", strerror(errno));
         return -1;
     }
     if (pid == 0)
-        child_run(r, logfd);
+        child_run(r, ct, logfd);
     close(logfd);
     setpgid(pid, pid); /* the child does it too: no race with kill(-pid) */
-    r->pid = pid;
-    r->started_ms = clock_now_ms();
-    na_time(r->started_at, 0);
+    ct->pid = pid;
+    ct->started_ms = clock_now_ms();
+    na_time(ct->started_at, 0);
     if (!r->start_time[0])
         na_time(r->start_time, 0);
-    r->state = RT_RUNNING;
-    r->ready = false;
-    r->probe_ok = r->probe_fail = 0;
-    json_t *probe = json_object_get(first_container(r), "readinessProbe");
-    r->next_probe = r->started_ms + jint(probe, "initialDelaySeconds", 0) * 1000;
-    char pids[32];
+    ct->state = CT_RUNNING;
+    ct->ready = false;
+    ct->probe_ok = ct->probe_fail = 0;
+    json_t *probe = json_object_get(container_json(r, ct), "readinessProbe");
+    ct->next_probe = ct->started_ms + jint(probe, "initialDelaySeconds", 0) * 1000;
+    char pids[32], p[PATH_MAX];
     na_fmt(pids, sizeof(pids), "%d\n", (int)pid);
-    write_small(r, "pid", pids);
+    ctr_file(r, ct, "pid", p, sizeof(p));
+    na_write_file(p, pids, strlen(pids), 0644, NULL);
+    if (ct->index == 0)
+        write_small(r, "pid", pids);
     pids[strcspn(pids, "\n")] = '\0';
-    log_write(LOG_INFO, "started the pod's process", "pod", r->key, "pid", pids, "ip", r->ip, "exe", r->exe,
-              NULL);
+    char uid[16];
+    na_fmt(uid, sizeof(uid), "%u", (unsigned)ct->uid);
+    log_write(LOG_INFO, "started a container", "pod", r->key, "container", ct->name, "pid", pids, "ip", r->ip,
+              "exe", ct->exe, "uid", uid, NULL);
     return 0;
 }
 
@@ -995,26 +1328,27 @@ static void probe_child_net(const struct pod_rt *r, const json_t *probe, const j
     _exit(code >= 200 && code < 400 ? 0 : 1);
 }
 
-static void start_probe(struct agent *a, struct pod_rt *r, const json_t *probe)
+/* Starts the container's probe: exec inside its network and mount namespaces, with its env,
+ * working dir and user; tcpSocket/httpGet from inside the pod's network namespace. */
+static void start_probe(struct agent *a, struct pod_rt *r, struct ctr *ct, const json_t *c, const json_t *probe)
 {
-    const json_t *c = first_container(r);
     json_t *ex = json_object_get(probe, "exec");
     char exe[PATH_MAX];
     char *argv[MAX_ARGS + 1] = {0};
     char err[512];
-    if (ex && build_argv(a, argv, exe, sizeof(exe), json_object_get(ex, "command"), NULL, r->envp, false, err,
+    if (ex && build_argv(a, argv, exe, sizeof(exe), json_object_get(ex, "command"), NULL, ct->envp, NULL, err,
                          sizeof(err)) != 0) {
         free_strv(argv, MAX_ARGS + 1);
-        r->probe_pid = -1; /* counts as a failure */
+        ct->probe_pid = -1; /* counts as a failure */
         return;
     }
     if (!ex && !json_object_get(probe, "tcpSocket") && !json_object_get(probe, "httpGet")) {
-        r->probe_pid = -2; /* unsupported (grpc): counts as a success */
+        ct->probe_pid = -2; /* unsupported (grpc): counts as a success */
         return;
     }
     char pns[64], nns[64];
-    na_fmt(pns, sizeof(pns), "/proc/%d/ns/mnt", (int)r->pid);
-    na_fmt(nns, sizeof(nns), "/proc/%d/ns/net", (int)r->pid);
+    na_fmt(pns, sizeof(pns), "/proc/%d/ns/mnt", (int)ct->pid);
+    na_fmt(nns, sizeof(nns), "/proc/%d/ns/net", (int)ct->pid);
     pid_t pid = fork();
     if (pid == 0) {
         child_reset();
@@ -1034,81 +1368,83 @@ static void start_probe(struct agent *a, struct pod_rt *r, const json_t *probe)
         int mfd = open(pns, O_RDONLY | O_CLOEXEC);
         if (mfd < 0 || setns(mfd, CLONE_NEWNS) != 0)
             _exit(3);
-        if (chdir(r->cwd) != 0 && chdir("/") != 0)
+        child_drop_privileges(ct);
+        if (chdir(ct->cwd) != 0 && chdir("/") != 0)
             _exit(3);
         syscall(SYS_close_range, 3U, ~0U, 0U);
-        execve(exe, argv, r->envp);
+        execve(exe, argv, ct->envp);
         _exit(127);
     }
     free_strv(argv, MAX_ARGS + 1);
     if (pid < 0) {
-        r->probe_pid = -1;
+        ct->probe_pid = -1;
         return;
     }
     setpgid(pid, pid);
-    r->probe_pid = pid;
-    r->probe_deadline = clock_now_ms() + jint(probe, "timeoutSeconds", 1) * 1000;
+    ct->probe_pid = pid;
+    ct->probe_deadline = clock_now_ms() + jint(probe, "timeoutSeconds", 1) * 1000;
 }
 
-static void probe_result(struct pod_rt *r, const json_t *probe, bool ok)
+static void probe_result(struct ctr *ct, const json_t *probe, bool ok)
 {
     if (ok) {
-        r->probe_fail = 0;
-        if (++r->probe_ok >= jint(probe, "successThreshold", 1))
-            r->ready = true;
+        ct->probe_fail = 0;
+        if (++ct->probe_ok >= jint(probe, "successThreshold", 1))
+            ct->ready = true;
     } else {
-        r->probe_ok = 0;
-        if (++r->probe_fail >= jint(probe, "failureThreshold", 3))
-            r->ready = false;
+        ct->probe_ok = 0;
+        if (++ct->probe_fail >= jint(probe, "failureThreshold", 3))
+            ct->ready = false;
     }
 }
 
 /* Collects a finished probe and records its result; force: kill it, no result. */
-static void probe_reap(struct pod_rt *r, bool force)
+static void probe_reap(const struct pod_rt *r, struct ctr *ct, bool force)
 {
-    if (r->probe_pid <= 0)
+    if (ct->probe_pid <= 0)
         return;
     int st = 0;
     pid_t w;
     if (force)
-        kill_group(r->probe_pid, SIGKILL);
-    while ((w = waitpid(r->probe_pid, &st, force ? 0 : WNOHANG)) < 0 && errno == EINTR)
+        kill_group(ct->probe_pid, SIGKILL);
+    while ((w = waitpid(ct->probe_pid, &st, force ? 0 : WNOHANG)) < 0 && errno == EINTR)
         ;
     if (w == 0)
         return;
     if (!force && w > 0)
-        probe_result(r, json_object_get(first_container(r), "readinessProbe"),
+        probe_result(ct, json_object_get(container_json(r, ct), "readinessProbe"),
                      WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    kill_group(r->probe_pid, SIGKILL); /* whatever the probe left behind */
-    r->probe_pid = 0;
+    kill_group(ct->probe_pid, SIGKILL); /* whatever the probe left behind */
+    ct->probe_pid = 0;
 }
 
-static void run_probes(struct agent *a, struct pod_rt *r, int64_t now)
+static void run_probes(struct agent *a, struct pod_rt *r, struct ctr *ct, int64_t now)
 {
-    json_t *probe = json_object_get(first_container(r), "readinessProbe");
+    json_t *c = container_json(r, ct);
+    json_t *probe = json_object_get(c, "readinessProbe");
     if (!probe) {
-        r->ready = true;
+        ct->ready = true;
         return;
     }
-    if (r->probe_pid > 0) {
-        if (now > r->probe_deadline) {
-            probe_result(r, probe, false);
-            kill_group(r->probe_pid, SIGKILL);
-            while (waitpid(r->probe_pid, NULL, 0) < 0 && errno == EINTR)
+    if (ct->probe_pid > 0) {
+        if (now > ct->probe_deadline) {
+            probe_result(ct, probe, false);
+            kill_group(ct->probe_pid, SIGKILL);
+            while (waitpid(ct->probe_pid, NULL, 0) < 0 && errno == EINTR)
                 ;
-            r->probe_pid = 0;
+            ct->probe_pid = 0;
         } else {
-            probe_reap(r, false);
+            probe_reap(r, ct, false);
         }
         return;
     }
-    if (now < r->next_probe)
+    if (now < ct->next_probe)
         return;
-    r->next_probe = now + jint(probe, "periodSeconds", 10) * 1000;
-    start_probe(a, r, probe);
-    if (r->probe_pid < 0) {
-        probe_result(r, probe, r->probe_pid == -2);
-        r->probe_pid = 0;
+    ct->next_probe = now + jint(probe, "periodSeconds", 10) * 1000;
+    start_probe(a, r, ct, c, probe);
+    if (ct->probe_pid < 0) {
+        probe_result(ct, probe, ct->probe_pid == -2);
+        ct->probe_pid = 0;
     }
 }
 
@@ -1125,62 +1461,69 @@ static json_t *condition(const char *type, bool ok, const char *since, const cha
     return c;
 }
 
-static json_t *build_status(struct agent *a, struct pod_rt *r)
+static json_t *container_status(const struct pod_rt *r, const struct ctr *ct)
 {
-    json_t *c = first_container(r);
-    bool running = r->state == RT_RUNNING;
-    bool ready = running && r->ready;
-    const char *phase = "Pending";
-    if (r->state == RT_DONE)
-        phase = r->have_last && r->last_exit == 0 ? "Succeeded" : "Failed";
-    else if (running || r->have_last)
-        phase = "Running";
-
+    json_t *c = container_json(r, ct);
+    bool running = ct->state == CT_RUNNING;
     json_t *state;
     if (running) {
-        state = json_pack("{s:{s:s}}", "running", "startedAt", r->started_at);
-    } else if (r->state == RT_DONE && r->have_last) {
-        state = json_pack("{s:{s:i, s:s, s:s, s:s}}", "terminated", "exitCode", r->last_exit, "reason",
-                          r->last_reason, "startedAt", r->last_started, "finishedAt", r->last_finished);
+        state = json_pack("{s:{s:s}}", "running", "startedAt", ct->started_at);
+    } else if (ct->state == CT_DONE && ct->have_last) {
+        state = json_pack("{s:{s:i, s:s, s:s, s:s}}", "terminated", "exitCode", ct->last_exit, "reason",
+                          ct->last_reason, "startedAt", ct->last_started, "finishedAt", ct->last_finished);
     } else {
-        state = json_pack("{s:{s:s}}", "waiting", "reason", r->waiting_reason[0] ? r->waiting_reason : "ContainerCreating");
-        if (r->waiting_message[0])
-            json_object_set_new(json_object_get(state, "waiting"), "message", json_string(r->waiting_message));
+        state = json_pack("{s:{s:s}}", "waiting", "reason",
+                          ct->waiting_reason[0] ? ct->waiting_reason : "ContainerCreating");
+        if (ct->waiting_message[0])
+            json_object_set_new(json_object_get(state, "waiting"), "message", json_string(ct->waiting_message));
     }
     json_t *last = json_object();
-    if (r->have_last && r->state != RT_DONE)
+    if (ct->have_last && ct->state != CT_DONE)
         json_object_set_new(last, "terminated",
-                            json_pack("{s:i, s:s, s:s, s:s}", "exitCode", r->last_exit, "reason", r->last_reason,
-                                      "startedAt", r->last_started, "finishedAt", r->last_finished));
-    char cid[64];
-    na_fmt(cid, sizeof(cid), "gungnir://%d", (int)r->pid);
-    json_t *cs = json_pack("{s:s, s:b, s:b, s:i, s:s, s:s, s:o, s:o}", "name", js(c, "name") ? js(c, "name") : "",
-                           "ready", ready, "started", running, "restartCount", r->restart_count, "image",
+                            json_pack("{s:i, s:s, s:s, s:s}", "exitCode", ct->last_exit, "reason", ct->last_reason,
+                                      "startedAt", ct->last_started, "finishedAt", ct->last_finished));
+    json_t *cs = json_pack("{s:s, s:b, s:b, s:i, s:s, s:s, s:o, s:o}", "name", ct->name, "ready",
+                           running && ct->ready, "started", running, "restartCount", ct->restart_count, "image",
                            js(c, "image") ? js(c, "image") : "", "imageID", "", "state", state, "lastState", last);
-    if (running)
+    if (running) {
+        char cid[64];
+        na_fmt(cid, sizeof(cid), "gungnir://%d", (int)ct->pid);
         json_object_set_new(cs, "containerID", json_string(cid));
-    json_t *statuses = json_array();
-    json_array_append_new(statuses, cs);
-    size_t i;
-    json_t *other;
-    json_array_foreach(jget(r->pod, "spec", "containers"), i, other) {
-        if (i == 0)
-            continue;
-        json_array_append_new(statuses,
-                              json_pack("{s:s, s:b, s:b, s:i, s:s, s:s, s:{s:{s:s, s:s}}, s:{}}", "name",
-                                        js(other, "name") ? js(other, "name") : "", "ready", 0, "started", 0,
-                                        "restartCount", 0, "image", js(other, "image") ? js(other, "image") : "",
-                                        "imageID", "", "state", "waiting", "reason", "NotRunByNodeAgent", "message",
-                                        "gungnir-nodeagent runs only the first container of a pod", "lastState"));
     }
+    return cs;
+}
+
+static json_t *build_status(struct agent *a, struct pod_rt *r)
+{
+    bool ready = pod_ready(r);
+    bool started = false, all_zero = true;
+    json_t *statuses = json_array();
+    char unready[512] = "";
+    size_t un = 0;
+    for (int i = 0; i < r->nctrs; i++) {
+        const struct ctr *ct = &r->ctrs[i];
+        started = started || ct->state == CT_RUNNING || ct->have_last;
+        all_zero = all_zero && ct->have_last && ct->last_exit == 0;
+        json_array_append_new(statuses, container_status(r, ct));
+        if (!(ct->state == CT_RUNNING && ct->ready) && un < sizeof(unready)) {
+            int n = snprintf(unready + un, sizeof(unready) - un, "%s%s", un ? " " : "", ct->name);
+            un += n > 0 ? (size_t)n : 0;
+        }
+    }
+    const char *phase = "Pending";
+    if (r->state == RT_DONE)
+        phase = all_zero ? "Succeeded" : "Failed";
+    else if (started)
+        phase = "Running";
+    char note[600];
+    na_fmt(note, sizeof(note), "containers with unready status: [%s]", unready);
     const char *since = r->ready_since[0] ? r->ready_since : r->scheduled_at;
-    const char *note = json_array_size(jget(r->pod, "spec", "containers")) > 1
-                           ? "gungnir-nodeagent: readiness is the first container's; the others do not run"
-                           : NULL;
     json_t *conds = json_array();
     json_array_append_new(conds, condition("Initialized", true, r->scheduled_at, NULL, NULL));
-    json_array_append_new(conds, condition("Ready", ready, since, ready ? NULL : "ContainersNotReady", note));
-    json_array_append_new(conds, condition("ContainersReady", ready, since, ready ? NULL : "ContainersNotReady", note));
+    json_array_append_new(conds,
+                          condition("Ready", ready, since, ready ? NULL : "ContainersNotReady", ready ? NULL : note));
+    json_array_append_new(conds, condition("ContainersReady", ready, since, ready ? NULL : "ContainersNotReady",
+                                           ready ? NULL : note));
     json_array_append_new(conds, condition("PodScheduled", true, r->scheduled_at, NULL, NULL));
     json_t *st = json_pack("{s:s, s:s, s:o, s:o}", "phase", phase, "hostIP", a->host_ip, "conditions", conds,
                            "containerStatuses", statuses);
@@ -1197,7 +1540,7 @@ static void write_status(struct agent *a, struct pod_rt *r, bool force)
 {
     if (r->api_gone || r->state == RT_DELETING)
         return;
-    bool ready = r->state == RT_RUNNING && r->ready;
+    bool ready = pod_ready(r);
     char now[32];
     na_time(now, 0);
     json_t *st = build_status(a, r);
@@ -1283,35 +1626,43 @@ static int alloc_ip(struct agent *a, struct pod_rt *r)
     return -1;
 }
 
-/* Everything the process needs; on failure the pod waits (reason set) and retries. */
-static int prepare(struct agent *a, struct pod_rt *r)
+static bool pid_running(const struct pod_rt *r)
+{
+    for (int i = 0; i < r->nctrs; i++)
+        if (r->ctrs[i].pid > 0)
+            return true;
+    return false;
+}
+
+/* What the containers share: IP, netns, /etc/hosts, volumes. On failure every waiting container
+ * says why, and the pod retries. */
+static int prepare_pod(struct agent *a, struct pod_rt *r)
 {
     char err[768] = "";
-    json_t *c = first_container(r);
-    if (!c) {
-        set_waiting(r, "CreateContainerConfigError", "the pod has no container");
+    if (r->nctrs == 0) {
+        set_all_waiting(r, "CreateContainerConfigError", "the pod has no container");
         return -1;
     }
     /* an older pod of the same name (StatefulSet recreation) must be gone first */
     for (struct pod_rt *o = a->pods; o; o = o->next) {
-        if (o != r && strcmp(o->key, r->key) == 0 && (o->net_up || o->pid > 0)) {
-            set_waiting(r, "ContainerCreating", "waiting for the previous pod of this name to stop");
+        if (o != r && strcmp(o->key, r->key) == 0 && (o->net_up || pid_running(o))) {
+            set_all_waiting(r, "ContainerCreating", "waiting for the previous pod of this name to stop");
             return -1;
         }
     }
     if (alloc_ip(a, r) != 0) {
-        set_waiting(r, "ContainerCreating", "no free pod IP");
+        set_all_waiting(r, "ContainerCreating", "no free pod IP");
         return -1;
     }
     if (na_mkdir_p(r->dir, 0755) != 0) {
-        set_waiting(r, "ContainerCreating", strerror(errno));
+        set_all_waiting(r, "ContainerCreating", strerror(errno));
         return -1;
     }
     if (!r->net_up) {
         if (na_netns_exists(r->netns))
             na_netns_del(a, r->key, NULL); /* left over: start clean */
         if (na_netns_add(a, r->key, r->ip, err, sizeof(err)) != 0) {
-            set_waiting(r, "ContainerCreating", err);
+            set_all_waiting(r, "ContainerCreating", err);
             log_write(LOG_WARN, "pod network setup failed", "pod", r->key, "error", err, NULL);
             return -1;
         }
@@ -1323,38 +1674,78 @@ static int prepare(struct agent *a, struct pod_rt *r)
         write_hosts(a, r);
     }
     if (prepare_volumes(a, r, false, err, sizeof(err)) != 0) {
-        set_waiting(r, "ContainerCreating", err);
+        set_all_waiting(r, "ContainerCreating", err);
         return -1;
     }
     r->volumes_at = clock_now_ms();
-    if (build_env(a, r, c, err, sizeof(err)) != 0) {
-        set_waiting(r, "CreateContainerConfigError", err);
+    return 0;
+}
+
+/* The container's waiting reason; logged when it changes (not at every retry). */
+static void container_waits(const struct pod_rt *r, struct ctr *ct, const char *reason, const char *msg)
+{
+    bool changed = strcmp(ct->waiting_reason, reason) != 0 || strcmp(ct->waiting_message, msg) != 0;
+    set_waiting(ct, reason, msg);
+    if (changed)
+        log_write(LOG_WARN, "a container cannot start", "pod", r->key, "container", ct->name, "reason", reason,
+                  "message", msg, NULL);
+}
+
+/* Everything one container's process needs; on failure it waits (reason set) and retries. */
+static int prepare_container(struct agent *a, struct pod_rt *r, struct ctr *ct)
+{
+    char err[768] = "";
+    json_t *c = container_json(r, ct);
+    if (!c) {
+        container_waits(r, ct, "CreateContainerConfigError", "the container is no longer in the pod spec");
         return -1;
     }
-    const char *image = js(c, "image");
-    bool valkey = image && strstr(image, "valkey") != NULL;
-    if (build_argv(a, r->argv, r->exe, sizeof(r->exe), json_object_get(c, "command"), json_object_get(c, "args"),
-                   r->envp, valkey, err, sizeof(err)) != 0) {
-        set_waiting(r, "CreateContainerError", err);
+    if (build_security(r, c, ct, err, sizeof(err)) != 0 || container_mounts(r, c, ct, err, sizeof(err)) != 0 ||
+        build_env(a, r, ct, c, err, sizeof(err)) != 0) {
+        container_waits(r, ct, "CreateContainerConfigError", err);
+        return -1;
+    }
+    if (build_argv(a, ct->argv, ct->exe, sizeof(ct->exe), json_object_get(c, "command"), json_object_get(c, "args"),
+                   ct->envp, js(c, "image"), err, sizeof(err)) != 0) {
+        container_waits(r, ct, "CreateContainerError", err);
         return -1;
     }
     const char *wd = js(c, "workingDir");
-    r->cwd[0] = '\0';
+    ct->cwd[0] = '\0';
     if (wd && wd[0] == '/')
-        na_fmt(r->cwd, sizeof(r->cwd), "%s", wd);
-    for (int i = 0; i < r->nmounts && !r->cwd[0]; i++)
-        if (strcmp(r->mounts[i].dst, "/data") == 0)
-            na_fmt(r->cwd, sizeof(r->cwd), "/data");
-    if (!r->cwd[0]) {
-        na_fmt(r->cwd, sizeof(r->cwd), "%s/root", r->dir);
-        na_mkdir_p(r->cwd, 0755);
+        na_fmt(ct->cwd, sizeof(ct->cwd), "%s", wd);
+    for (int i = 0; i < ct->nmounts && !ct->cwd[0]; i++)
+        if (strcmp(ct->mounts[i].dst, "/data") == 0)
+            na_fmt(ct->cwd, sizeof(ct->cwd), "/data");
+    if (!ct->cwd[0]) {
+        /* a scratch folder of its own (so a redis dump.rdb never lands in /), the user's */
+        na_fmt(ct->cwd, sizeof(ct->cwd), "%s/root/%s", r->dir, ct->name);
+        if (na_mkdir_p(ct->cwd, 0755) != 0 || (ct->uid != 0 && chown(ct->cwd, ct->uid, ct->gid) != 0)) {
+            na_fmt(err, sizeof(err), "working folder %s: %s", ct->cwd, strerror(errno));
+            container_waits(r, ct, "CreateContainerError", err);
+            return -1;
+        }
     }
     return 0;
 }
 
+static void unlink_pid_files(const struct pod_rt *r, const struct ctr *ct)
+{
+    char p[PATH_MAX];
+    ctr_file(r, ct, "pid", p, sizeof(p));
+    unlink(p);
+    if (ct->index == 0) {
+        pod_file(r, "pid", p, sizeof(p));
+        unlink(p);
+    }
+}
+
 static void teardown(struct agent *a, struct pod_rt *r)
 {
-    probe_reap(r, true);
+    for (int i = 0; i < r->nctrs; i++) {
+        probe_reap(r, &r->ctrs[i], true);
+        unlink_pid_files(r, &r->ctrs[i]);
+    }
     if (r->net_up || na_netns_exists(r->netns))
         na_netns_del(a, r->key, r->ip);
     r->net_up = false;
@@ -1374,8 +1765,13 @@ static void teardown(struct agent *a, struct pod_rt *r)
 
 static void rt_free(struct pod_rt *r)
 {
-    free_strv(r->argv, MAX_ARGS + 1);
-    free_strv(r->envp, MAX_ENV + 4);
+    for (int i = 0; i < r->nctrs; i++) {
+        free_strv(r->ctrs[i].argv, MAX_ARGS + 1);
+        free_strv(r->ctrs[i].envp, MAX_ENV + 4);
+        free(r->ctrs[i].mounts);
+    }
+    free(r->ctrs);
+    free(r->vols);
     json_decref(r->pod);
     json_decref(r->last_status);
     free(r);
@@ -1403,12 +1799,29 @@ static void begin_stop(struct pod_rt *r, int64_t now)
 static struct pod_rt *rt_new(struct agent *a, json_t *pod)
 {
     json_t *meta = json_object_get(pod, "metadata");
+    json_t *spec = json_object_get(pod, "spec");
     const char *ns = js(meta, "namespace"), *name = js(meta, "name"), *uid = js(meta, "uid");
     if (!ns || !name || !uid || strlen(ns) >= 64 || strlen(name) >= 254 || strlen(uid) >= 64)
         return NULL;
+    json_t *containers = json_object_get(spec, "containers");
+    size_t nc = json_array_size(containers);
+    if (nc > MAX_CONTAINERS) {
+        log_write(LOG_WARN, "too many containers: only the first ones run", "pod", name, NULL);
+        nc = MAX_CONTAINERS;
+    }
     struct pod_rt *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
+    size_t nv = json_array_size(json_object_get(spec, "volumes"));
+    r->ctrs = calloc(nc ? nc : 1, sizeof(*r->ctrs));
+    r->vols = calloc(nv ? nv : 1, sizeof(*r->vols));
+    if (!r->ctrs || !r->vols) {
+        free(r->ctrs);
+        free(r->vols);
+        free(r);
+        return NULL;
+    }
+    r->vols_cap = (int)nv;
     na_fmt(r->ns, sizeof(r->ns), "%s", ns);
     na_fmt(r->name, sizeof(r->name), "%s", name);
     na_fmt(r->uid, sizeof(r->uid), "%s", uid);
@@ -1416,23 +1829,49 @@ static struct pod_rt *rt_new(struct agent *a, json_t *pod)
     na_fmt(r->netns, sizeof(r->netns), NA_NETNS_PREFIX "%s", r->key);
     na_fmt(r->dir, sizeof(r->dir), "%s/pods/%s_%s", a->state_dir, ns, name);
     na_fmt(r->hosts_file, sizeof(r->hosts_file), "%s/hosts", r->dir);
-    const char *hn = js(json_object_get(pod, "spec"), "hostname");
+    const char *hn = js(spec, "hostname");
     na_fmt(r->hostname, sizeof(r->hostname), "%.63s", hn && *hn ? hn : name);
+    json_t *psc = json_object_get(spec, "securityContext");
+    r->fs_group = jint(psc, "fsGroup", -1);
+    const char *fs_policy = js(psc, "fsGroupChangePolicy");
+    r->fs_on_root_mismatch = fs_policy && strcmp(fs_policy, "OnRootMismatch") == 0;
     r->pod = json_incref(pod);
     r->state = RT_PREPARING;
-    set_waiting(r, "ContainerCreating", NULL);
     na_time(r->scheduled_at, 0);
-    /* an agent restart continues the count the API already shows */
-    json_t *cs0 = json_array_get(jget(pod, "status", "containerStatuses"), 0);
-    r->restart_count = (int)jint(cs0, "restartCount", 0);
-    if (json_object_get(cs0, "state") && !json_object_get(json_object_get(cs0, "state"), "waiting"))
-        r->restart_count++;
+    json_t *statuses = jget(pod, "status", "containerStatuses");
+    size_t i;
+    json_t *c;
+    json_array_foreach(containers, i, c) {
+        if ((size_t)r->nctrs >= nc)
+            break;
+        struct ctr *ct = &r->ctrs[r->nctrs];
+        const char *cn = js(c, "name");
+        if (!cn || !*cn || strlen(cn) >= sizeof(ct->name) || strchr(cn, '/') || cn[0] == '.')
+            continue; /* the API server allows only DNS labels */
+        na_fmt(ct->name, sizeof(ct->name), "%s", cn);
+        ct->index = i;
+        ct->state = CT_WAITING;
+        set_waiting(ct, "ContainerCreating", NULL);
+        /* an agent restart continues the count the API already shows */
+        size_t j;
+        json_t *cs;
+        json_array_foreach(statuses, j, cs) {
+            if (!js(cs, "name") || strcmp(js(cs, "name"), cn) != 0)
+                continue;
+            ct->restart_count = (int)jint(cs, "restartCount", 0);
+            if (json_object_get(cs, "state") && !json_object_get(json_object_get(cs, "state"), "waiting"))
+                ct->restart_count++;
+        }
+        r->nctrs++;
+    }
     const char *st = js(jget(pod, "status", NULL), "startTime");
     if (st)
         na_fmt(r->start_time, sizeof(r->start_time), "%s", st);
     r->next = a->pods;
     a->pods = r;
-    log_write(LOG_INFO, "running a pod on this node", "pod", r->key, "uid", uid, NULL);
+    char n[16];
+    na_fmt(n, sizeof(n), "%d", r->nctrs);
+    log_write(LOG_INFO, "running a pod on this node", "pod", r->key, "uid", uid, "containers", n, NULL);
     return r;
 }
 
@@ -1562,45 +2001,75 @@ void pods_sync(struct agent *a, json_t *snapshot, bool synced)
     }
 }
 
-/* The process exited with status st: record it and decide what comes next. */
-static void process_exited(struct agent *a, struct pod_rt *r, int st)
+/* A container's process exited with status st: record it and decide what comes next. */
+static void container_exited(struct agent *a, struct pod_rt *r, struct ctr *ct, int st)
 {
     int64_t now = clock_now_ms();
-    r->have_last = true;
-    r->last_exit = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    na_fmt(r->last_reason, sizeof(r->last_reason), "%s", r->last_exit == 0 ? "Completed" : "Error");
-    na_fmt(r->last_started, sizeof(r->last_started), "%s", r->started_at);
-    na_time(r->last_finished, 0);
+    ct->have_last = true;
+    ct->last_exit = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    na_fmt(ct->last_reason, sizeof(ct->last_reason), "%s", ct->last_exit == 0 ? "Completed" : "Error");
+    na_fmt(ct->last_started, sizeof(ct->last_started), "%s", ct->started_at);
+    na_time(ct->last_finished, 0);
     char code[16];
-    na_fmt(code, sizeof(code), "%d", r->last_exit);
-    log_write(LOG_INFO, "the pod's process exited", "pod", r->key, "exit_code", code, NULL);
-    probe_reap(r, true);
-    kill_group(r->pid, SIGKILL); /* its children (a BGSAVE fork) go with it */
-    r->pid = 0;
-    r->ready = false;
-    r->started_at[0] = '\0';
-    char p[PATH_MAX];
-    pod_file(r, "pid", p, sizeof(p));
-    unlink(p);
+    na_fmt(code, sizeof(code), "%d", ct->last_exit);
+    log_write(LOG_INFO, "a container exited", "pod", r->key, "container", ct->name, "exit_code", code, NULL);
+    probe_reap(r, ct, true);
+    kill_group(ct->pid, SIGKILL); /* its children (a BGSAVE fork) go with it */
+    ct->pid = 0;
+    ct->ready = false;
+    ct->started_at[0] = '\0';
+    unlink_pid_files(r, ct);
     if (r->state == RT_STOPPING)
         return;
     const char *policy = js(json_object_get(r->pod, "spec"), "restartPolicy");
     bool restart = !policy || strcmp(policy, "Always") == 0 ||
-                   (strcmp(policy, "OnFailure") == 0 && r->last_exit != 0);
+                   (strcmp(policy, "OnFailure") == 0 && ct->last_exit != 0);
     if (!restart) {
-        r->state = RT_DONE;
-        teardown(a, r);
+        ct->state = CT_DONE;
+        if (all_done(r)) {
+            r->state = RT_DONE;
+            teardown(a, r);
+        }
         return;
     }
-    if (now - r->started_ms >= BACKOFF_RESET_MS)
-        r->backoff_attempt = 0;
+    if (now - ct->started_ms >= BACKOFF_RESET_MS)
+        ct->backoff_attempt = 0;
     struct backoff_policy bp = {.base_ms = 1000, .max_ms = 30000, .jitter = 0};
-    int64_t delay = backoff_delay_ms(&bp, r->backoff_attempt++, NULL);
-    r->retry_at = now + delay;
-    r->state = RT_BACKOFF;
-    char msg[128];
-    na_fmt(msg, sizeof(msg), "back-off %llds restarting failed container", (long long)(delay / 1000));
-    set_waiting(r, "CrashLoopBackOff", msg);
+    int64_t delay = backoff_delay_ms(&bp, ct->backoff_attempt++, NULL);
+    ct->retry_at = now + delay;
+    ct->state = CT_BACKOFF;
+    char msg[160];
+    na_fmt(msg, sizeof(msg), "back-off %llds restarting failed container=%s pod=%s", (long long)(delay / 1000),
+           ct->name, r->name);
+    set_waiting(ct, "CrashLoopBackOff", msg);
+}
+
+static void step_container(struct agent *a, struct pod_rt *r, struct ctr *ct, int64_t now)
+{
+    switch (ct->state) {
+    case CT_WAITING:
+    case CT_BACKOFF:
+        if (now < ct->retry_at)
+            break;
+        if (prepare_container(a, r, ct) != 0) {
+            ct->retry_at = now + PREPARE_RETRY_MS;
+            break;
+        }
+        bool restart = ct->state == CT_BACKOFF;
+        if (restart)
+            ct->restart_count++;
+        if (start_container(r, ct) != 0) {
+            if (restart)
+                ct->restart_count--;
+            ct->retry_at = now + PREPARE_RETRY_MS;
+        }
+        break;
+    case CT_RUNNING:
+        run_probes(a, r, ct, now);
+        break;
+    case CT_DONE:
+        break;
+    }
 }
 
 void pods_step(struct agent *a)
@@ -1609,29 +2078,29 @@ void pods_step(struct agent *a)
     for (struct pod_rt **pp = &a->pods; *pp;) {
         struct pod_rt *r = *pp;
         /* reap */
-        if (r->pid > 0) {
+        for (int i = 0; i < r->nctrs; i++) {
+            struct ctr *ct = &r->ctrs[i];
+            if (ct->pid <= 0)
+                continue;
             int st;
-            pid_t w = waitpid(r->pid, &st, WNOHANG);
-            if (w == r->pid)
-                process_exited(a, r, st);
+            pid_t w = waitpid(ct->pid, &st, WNOHANG);
+            if (w == ct->pid)
+                container_exited(a, r, ct, st);
         }
         switch (r->state) {
         case RT_PREPARING:
-        case RT_BACKOFF:
             if (now < r->retry_at)
                 break;
-            if (prepare(a, r) != 0) {
+            if (prepare_pod(a, r) != 0) {
                 r->retry_at = now + PREPARE_RETRY_MS;
                 break;
             }
-            if (r->state == RT_BACKOFF)
-                r->restart_count++;
-            if (start_process(r) != 0)
-                r->retry_at = now + PREPARE_RETRY_MS;
-            break;
+            r->state = RT_RUNNING;
+            /* fall through */
         case RT_RUNNING:
-            run_probes(a, r, now);
-            if (now - r->volumes_at >= VOLUME_REFRESH_MS) {
+            for (int i = 0; i < r->nctrs && r->state == RT_RUNNING; i++)
+                step_container(a, r, &r->ctrs[i], now);
+            if (r->state == RT_RUNNING && now - r->volumes_at >= VOLUME_REFRESH_MS) {
                 char err[512];
                 r->volumes_at = now;
                 if (prepare_volumes(a, r, true, err, sizeof(err)) != 0)
@@ -1639,16 +2108,18 @@ void pods_step(struct agent *a)
             }
             break;
         case RT_STOPPING:
-            if (r->pid > 0 && !r->term_sent) {
-                kill_group(r->pid, SIGTERM);
+            if (!r->term_sent) {
+                for (int i = 0; i < r->nctrs; i++)
+                    kill_group(r->ctrs[i].pid, SIGTERM);
                 r->term_sent = true;
             }
-            if (r->pid > 0 && now >= r->kill_at) {
+            if (pid_running(r) && now >= r->kill_at) {
                 log_write(LOG_INFO, "grace period over: SIGKILL", "pod", r->key, NULL);
-                kill_group(r->pid, SIGKILL);
+                for (int i = 0; i < r->nctrs; i++)
+                    kill_group(r->ctrs[i].pid, SIGKILL);
                 r->kill_at = now + 1000;
             }
-            if (r->pid > 0)
+            if (pid_running(r))
                 break;
             teardown(a, r);
             r->state = RT_DELETING;
@@ -1684,33 +2155,40 @@ void pods_shutdown(struct agent *a)
 {
     int64_t deadline = clock_now_ms() + NA_SHUTDOWN_GRACE_S * 1000;
     for (struct pod_rt *r = a->pods; r; r = r->next) {
-        probe_reap(r, true);
-        if (r->pid > 0)
-            kill_group(r->pid, SIGTERM);
+        for (int i = 0; i < r->nctrs; i++) {
+            probe_reap(r, &r->ctrs[i], true);
+            kill_group(r->ctrs[i].pid, SIGTERM);
+        }
     }
     for (;;) {
         bool left = false;
         for (struct pod_rt *r = a->pods; r; r = r->next) {
-            if (r->pid <= 0)
-                continue;
-            int st;
-            pid_t w = waitpid(r->pid, &st, WNOHANG);
-            if (w == r->pid || (w < 0 && errno == ECHILD)) {
-                kill_group(r->pid, SIGKILL);
-                r->pid = 0;
-            } else {
-                left = true;
+            for (int i = 0; i < r->nctrs; i++) {
+                struct ctr *ct = &r->ctrs[i];
+                if (ct->pid <= 0)
+                    continue;
+                int st;
+                pid_t w = waitpid(ct->pid, &st, WNOHANG);
+                if (w == ct->pid || (w < 0 && errno == ECHILD)) {
+                    kill_group(ct->pid, SIGKILL);
+                    ct->pid = 0;
+                } else {
+                    left = true;
+                }
             }
         }
         if (!left)
             break;
         if (clock_now_ms() >= deadline || a->signals > 1) {
             for (struct pod_rt *r = a->pods; r; r = r->next) {
-                if (r->pid > 0) {
-                    kill_group(r->pid, SIGKILL);
-                    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+                for (int i = 0; i < r->nctrs; i++) {
+                    struct ctr *ct = &r->ctrs[i];
+                    if (ct->pid <= 0)
+                        continue;
+                    kill_group(ct->pid, SIGKILL);
+                    while (waitpid(ct->pid, NULL, 0) < 0 && errno == EINTR)
                         ;
-                    r->pid = 0;
+                    ct->pid = 0;
                 }
             }
             break;
@@ -1720,23 +2198,47 @@ void pods_shutdown(struct agent *a)
     for (struct pod_rt *r = a->pods; r; r = r->next) {
         bool was_running = r->state == RT_RUNNING;
         teardown(a, r);
-        if (was_running && !r->api_gone) {
-            /* best effort: tell the API the pod no longer runs here */
-            r->state = RT_BACKOFF;
-            r->have_last = true;
-            r->last_exit = 143;
-            na_fmt(r->last_reason, sizeof(r->last_reason), "NodeAgentStopped");
-            na_fmt(r->last_started, sizeof(r->last_started), "%s", r->started_at[0] ? r->started_at : r->scheduled_at);
-            na_time(r->last_finished, 0);
-            set_waiting(r, "NodeAgentStopped", "gungnir-nodeagent stopped");
-            write_status(a, r, true);
+        if (!was_running || r->api_gone)
+            continue;
+        /* best effort: tell the API the pod no longer runs here */
+        for (int i = 0; i < r->nctrs; i++) {
+            struct ctr *ct = &r->ctrs[i];
+            if (ct->state != CT_RUNNING)
+                continue;
+            ct->state = CT_BACKOFF;
+            ct->ready = false;
+            ct->have_last = true;
+            ct->last_exit = 143;
+            na_fmt(ct->last_reason, sizeof(ct->last_reason), "NodeAgentStopped");
+            na_fmt(ct->last_started, sizeof(ct->last_started), "%s",
+                   ct->started_at[0] ? ct->started_at : r->scheduled_at);
+            na_time(ct->last_finished, 0);
+            set_waiting(ct, "NodeAgentStopped", "gungnir-nodeagent stopped");
         }
+        write_status(a, r, true);
     }
     while (a->pods) {
         struct pod_rt *r = a->pods;
         a->pods = r->next;
         rt_free(r);
     }
+}
+
+/* Removes the pid files of a pod folder ("pid" and every "pid-CONTAINER"). */
+static void remove_pid_files(const char *pod_dir)
+{
+    DIR *d = opendir(pod_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, "pid") != 0 && strncmp(e->d_name, "pid-", 4) != 0)
+            continue;
+        char p[PATH_MAX];
+        if (na_fmt(p, sizeof(p), "%s/%s", pod_dir, e->d_name) == 0)
+            unlink(p);
+    }
+    closedir(d);
 }
 
 void pods_recover_stale(struct agent *a)
@@ -1766,11 +2268,13 @@ void pods_recover_stale(struct agent *a)
             free(ip);
         }
         free(ns);
-        const char *files[] = {"netns", "ip", "pid"};
-        for (size_t i = 0; i < 3; i++) {
+        const char *files[] = {"netns", "ip"};
+        for (size_t i = 0; i < 2; i++) {
             na_fmt(p, sizeof(p), "%s/%s/%s", dir, e->d_name, files[i]);
             unlink(p);
         }
+        na_fmt(p, sizeof(p), "%s/%s", dir, e->d_name);
+        remove_pid_files(p);
         na_fmt(p, sizeof(p), "%s/%s/volumes", dir, e->d_name);
         na_rm_rf(p);
         na_fmt(p, sizeof(p), "%s/%s/root", dir, e->d_name);
