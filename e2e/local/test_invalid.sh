@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # e2e suite "invalid": invalid ValkeyClusters are refused through the real API server with the
 # webhook's messages (each file of manifests/samples/invalid/ carries its expected message in its
-# first line); an UPDATE that shrinks storage is refused; kubectl scale to 0 and 101 is refused.
+# first line); spec.config keys the operator owns (replica-read-only, protected-mode) are refused
+# with their field error; an UPDATE that shrinks storage is refused; kubectl scale to 0 and 101
+# is refused.
 set -uo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +34,22 @@ for f in "$E2E_ROOT"/manifests/samples/invalid/*.yaml; do
     done < <(jq -r '.details.causes[]? | "\(.field): \(.message)"' <<<"$status")
     assert_contains "$b: kubectl names the object" "The ValkeyCluster \"$obj\" is invalid" "$out"
     assert_eq "$b: nothing was stored" "" "$(kc -n "$ns" get vkc "$obj" -o name 2>/dev/null)"
+done
+
+# valkey.conf keys the operator sets are refused in spec.config (they used to get through and win).
+for key in replica-read-only protected-mode; do
+    obj=conf-$key
+    out=$(vkc_yaml "$ns" "$obj" 3 "config:" "  $key: \"no\"" | kc apply -f - 2>&1)
+    rc=$?
+    if [ $rc -ne 0 ]; then pass "spec.config {$key: no}: kubectl apply refused (exit $rc)"; else fail "spec.config {$key: no} was accepted: $out"; fi
+    assert_contains "spec.config {$key: no}: the field error" "spec.config[$key]: Forbidden: set by the operator" "$out"
+    status=$(vkc_yaml "$ns" "$obj" 3 "config:" "  $key: \"no\"" | kc create --dry-run=client -o json -f - |
+        curl -s --max-time 20 -X POST -H 'Content-Type: application/json' --data-binary @- \
+            "$E2E_PROXY/apis/gungnir.dev/v1alpha1/namespaces/$ns/valkeyclusters")
+    assert_eq "spec.config {$key: no}: the API server answers the webhook's refusal (422)" \
+        "422 ${webhook}ValkeyCluster.gungnir.dev \"$obj\" is invalid: spec.config[$key]: Forbidden: set by the operator" \
+        "$(jq -r '"\(.code) \(.message)"' <<<"$status")"
+    assert_eq "spec.config {$key: no}: nothing was stored" "" "$(kc -n "$ns" get vkc "$obj" -o name 2>/dev/null)"
 done
 
 # A valid object passes the same path (server-side dry run through both webhooks).
