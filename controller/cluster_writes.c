@@ -122,10 +122,28 @@ int cluster_write_blocked(struct cluster_ctx *c, const char *why)
 int cluster_delete_pod(struct cluster_ctx *c, const struct pod_view *p)
 {
     char path[CLUSTER_PATH_LEN];
+    json_t *live = NULL;
+    const char *uid = cluster_str_at(json_object_get(p->obj, "metadata"), "uid", NULL);
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", c->ns, p->name);
-    long code = kube_api_delete(c->env->api, path);
+    /* The cache may lag: read the pod again before a destructive step. */
+    long code = kube_api_get(c->env->api, path, &live);
+    const json_t *md = json_object_get(live, "metadata");
+    const char *live_uid = cluster_str_at(md, "uid", NULL);
+    bool gone = code == 404 || (code == 200 && (json_object_get(md, "deletionTimestamp") ||
+                                                (uid && live_uid && strcmp(uid, live_uid) != 0)));
+    json_decref(live);
+    if (gone)
+        return 1; /* already going, gone, or replaced by a new pod of the same name */
+    if (code != 200) {
+        log_write(LOG_WARN, "cannot read pod before deleting it", "pod", p->name, "error", kube_api_errstr(c->env->api),
+                  NULL);
+        return -1;
+    }
+    code = kube_api_delete(c->env->api, path, uid);
     if (kube_api_ok(code))
         return 0;
+    if (code == 404 || code == 409)
+        return 1;
     log_write(LOG_WARN, "cannot delete pod", "pod", p->name, "error", kube_api_errstr(c->env->api), NULL);
     return -1;
 }

@@ -39,7 +39,9 @@ int cluster_write_status(struct cluster_ctx *c, const struct status_facts *facts
  * (generation, selector and replicas from c) would. Returns as cluster_write_status. */
 int cluster_write_blocked(struct cluster_ctx *c, const char *why);
 
-/* Deletes p's pod. Returns 0 or -1 (logged). */
+/* Deletes p's pod, after reading it again from the API server: only the pod p saw (by uid),
+ * and not when it is already being deleted. Returns 0 when deleted now, 1 when it was already
+ * going, gone or replaced (nothing done), -1 on an API error (logged). */
 int cluster_delete_pod(struct cluster_ctx *c, const struct pod_view *p);
 
 /* Removes the gungnir.dev/switchover-to annotation from the ValkeyCluster. Returns 0 or -1. */

@@ -55,8 +55,15 @@ long kube_api_merge_patch(struct kube_api *api, const char *path, const json_t *
     return api->call(api->ctx, "PATCH", path, "application/merge-patch+json", patch, NULL);
 }
 
-long kube_api_delete(struct kube_api *api, const char *path)
+long kube_api_delete(struct kube_api *api, const char *path, const char *uid)
 {
+    json_t *opts = uid ? json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "DeleteOptions", "preconditions",
+                                   "uid", uid)
+                       : NULL;
+    if (uid && !opts)
+        return -1;
     api->writes++;
-    return api->call(api->ctx, "DELETE", path, NULL, NULL, NULL);
+    long code = api->call(api->ctx, "DELETE", path, NULL, opts, NULL);
+    json_decref(opts);
+    return code;
 }

@@ -52,8 +52,9 @@ long kube_api_update(struct kube_api *api, const char *path, const json_t *obj);
 /* JSON merge patch (RFC 7386) of the object at path; patch is borrowed. */
 long kube_api_merge_patch(struct kube_api *api, const char *path, const json_t *patch);
 
-/* DELETE of the object at path. */
-long kube_api_delete(struct kube_api *api, const char *path);
+/* DELETE of the object at path. With uid (not NULL), only if the object still has that uid
+ * (DeleteOptions preconditions: 409 when a new object of the same name has replaced it). */
+long kube_api_delete(struct kube_api *api, const char *path, const char *uid);
 
 /* True for a 2xx code. (A function, not a macro: the argument is often a call.) */
 static inline bool kube_api_ok(long code) { return code >= 200 && code < 300; }

@@ -79,7 +79,7 @@ static int remove_owned(struct cluster_ctx *c, struct informer *cache, const cha
         snprintf(err, errlen, "%s %s: path too long", kind, name);
         return -1;
     }
-    long code = kube_api_delete(c->env->api, path);
+    long code = kube_api_delete(c->env->api, path, NULL);
     if (kube_api_ok(code) || code == 404) {
         cluster_event(c, "Normal", "Deleted", "deleted %s %s: the spec no longer asks for it", kind, name);
         return 0;

@@ -135,7 +135,7 @@ static int delete_orphaning(struct cluster_ctx *c, char *err, size_t errlen)
     char path[CLUSTER_PATH_LEN];
     snprintf(path, sizeof(path), "/apis/apps/v1/namespaces/%s/statefulsets/%s?propagationPolicy=Orphan", c->ns,
              c->name);
-    long code = kube_api_delete(c->env->api, path);
+    long code = kube_api_delete(c->env->api, path, NULL);
     if (kube_api_ok(code) || code == 404)
         return 0;
     snprintf(err, errlen, "%s", kube_api_errstr(c->env->api));

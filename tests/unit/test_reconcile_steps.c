@@ -132,9 +132,11 @@ static json_t *make_pod(int ordinal, const char *ip, const char *role, bool read
                                revision ? revision : "rev-1");
     if (role)
         json_object_set_new(labels, DESIRED_ROLE_LABEL, json_string(role));
-    json_t *pod = json_pack("{s:{s:s, s:s, s:o}, s:{s:s, s:[{s:s, s:s}]}}", "metadata", "name", name, "namespace", NS,
-                            "labels", labels, "status", "podIP", ip, "conditions", "type", "Ready", "status",
-                            ready ? "True" : "False");
+    char uid[48];
+    snprintf(uid, sizeof(uid), "uid-%s", name);
+    json_t *pod = json_pack("{s:{s:s, s:s, s:s, s:o}, s:{s:s, s:[{s:s, s:s}]}}", "metadata", "name", name, "namespace",
+                            NS, "uid", uid, "labels", labels, "status", "podIP", ip, "conditions", "type", "Ready",
+                            "status", ready ? "True" : "False");
     assert_non_null(pod);
     return pod;
 }
@@ -145,6 +147,19 @@ static void use_pods(struct world *w, json_t *pods)
     json_decref(w->pod_list);
     w->pod_list = pods;
     assert_int_equal(cluster_ctx_load_pods(&w->c, pods), 0);
+}
+
+/* The API server answers GETs of every pod in w->pod_list with the pod as it is there. */
+static void pods_live(struct world *w)
+{
+    size_t i;
+    json_t *pod;
+    json_array_foreach(w->pod_list, i, pod)
+    {
+        char path[256];
+        snprintf(path, sizeof(path), PODS_PATH "%s", json_string_value(json_object_get(json_object_get(pod, "metadata"), "name")));
+        fake_api_answer(&w->fake, "GET", path, 200, json_deep_copy(pod), 0);
+    }
 }
 
 /* What a probe saw: a primary, or a replica of master_ip with offset and link state. */
@@ -887,10 +902,15 @@ static void test_an_old_primary_that_runs_but_does_not_answer_is_fenced(void **s
     use_pods(w, json_pack("[o, o, o]", make_pod(0, NOBODY, NULL, true, NULL), make_pod(1, NOBODY, "primary", true, NULL),
                           make_pod(2, NOBODY, "replica", true, NULL)));
     probed_primary(&w->c.pods[1], 10);
+    pods_live(w);
 
     failover_glue_fence_old_primary(&w->c, &w->c.pods[1]);
 
     assert_int_equal(fake_api_count(&w->fake, "DELETE", PODS_PATH "cache-0"), 1);
+    /* Only the pod it saw: the uid is a precondition of the delete. */
+    const struct fake_call *del = fake_api_find(&w->fake, "DELETE", PODS_PATH "cache-0", 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(del->body, "preconditions"), "uid")),
+                        "uid-cache-0");
     assert_true(event_posted(&w->fake, "Fenced"));
 
     /* Once it answers (it is then demoted by the attach step), it is left alone. */
@@ -921,6 +941,7 @@ static void three_settled(struct world *w, const char *spec, const char *annotat
     probed_primary(&w->c.pods[0], 100);
     probed_replica(&w->c.pods[1], "127.0.0.3", 100, true);
     probed_replica(&w->c.pods[2], "127.0.0.3", 100, true);
+    pods_live(w);
 }
 
 static void test_switchover_to_the_current_primary_only_removes_the_annotation(void **state)
@@ -989,6 +1010,29 @@ static void test_rolling_update_restarts_the_highest_replica_first(void **state)
     assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 1);
     assert_int_equal(fake_api_count(&w->fake, "DELETE", PODS_PATH "cache-2"), 1);
     assert_true(event_posted(&w->fake, "RollingUpdate"));
+}
+
+static void test_rolling_update_reads_the_pod_again_before_deleting_it(void **state)
+{
+    struct world *w = *state;
+    three_settled(w, "{\"replicas\": 3}", NULL, "old", "new", "old");
+    /* The cache still shows cache-2 as it was; the API server has it being deleted already
+     * (an earlier reconcile rolled it): no second delete, no second Event. */
+    json_t *going = make_pod(2, NOBODY, "replica", true, "old");
+    json_object_set_new(json_object_get(going, "metadata"), "deletionTimestamp", json_string("2026-11-29T00:00:00Z"));
+    fake_api_free(&w->fake);
+    fake_api_answer(&w->fake, "GET", PODS_PATH "cache-2", 200, going, 0);
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new", 3), 1);
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
+    assert_false(event_posted(&w->fake, "RollingUpdate"));
+
+    /* A new pod of the same name has replaced it: it is not the one to delete either. */
+    json_t *successor = make_pod(2, NOBODY, NULL, false, "new");
+    json_object_set_new(json_object_get(successor, "metadata"), "uid", json_string("uid-new"));
+    fake_api_free(&w->fake);
+    fake_api_answer(&w->fake, "GET", PODS_PATH "cache-2", 200, successor, 0);
+    assert_int_equal(moves_roll_pods(&w->c, &w->c.pods[0], "new", 3), 1);
+    assert_int_equal(fake_api_count(&w->fake, "DELETE", ""), 0);
 }
 
 static void test_rolling_update_waits_for_the_last_pod_and_stops_when_done(void **state)
@@ -1065,6 +1109,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_switchover_to_a_pod_that_cannot_lead_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scale_down_past_the_primary_keeps_the_pods_until_it_moved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_restarts_the_highest_replica_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rolling_update_reads_the_pod_again_before_deleting_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_waits_for_the_last_pod_and_stops_when_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_waits_while_a_rolled_pod_has_no_successor_yet, setup,
                                         teardown),
