@@ -120,6 +120,11 @@ void cluster_probe_pods(struct cluster_ctx *c)
             p->info = results[k].info;
         else
             log_write(LOG_DEBUG, "probe failed", "pod", p->name, "error", results[k].err, NULL);
+        if (results[k].auth_refused && !c->blocked[0])
+            snprintf(c->blocked, sizeof(c->blocked),
+                     "pod %s refuses the password of the auth Secret (%s): the password of a running cluster is not "
+                     "changed by the operator yet; delete its pods one at a time to restart them with it",
+                     p->name, results[k].err);
     }
 out:
     free(targets);

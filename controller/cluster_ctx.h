@@ -76,7 +76,8 @@ void cluster_ctx_release(struct cluster_ctx *c);
 /* Ready, not being deleted, and with an IP: worth talking to. */
 bool cluster_pod_usable(const struct pod_view *p);
 
-/* INFO of every usable pod at once into p->info (p->probed says which answered). */
+/* INFO of every usable pod at once into p->info (p->probed says which answered). A pod that
+ * refuses the password (the Secret changed under a running cluster) sets c->blocked. */
 void cluster_probe_pods(struct cluster_ctx *c);
 
 /* The pod called name, or NULL (name may be NULL). */

@@ -41,6 +41,7 @@ struct monitor {
     bool threaded;
     volatile int stop;
     pthread_mutex_t lock;
+    json_t *handed; /* "namespace/name" -> the password of a user's Secret (monitor_set_password) */
     struct watched w[MONITOR_CLUSTERS_MAX];
     size_t slot[MONITOR_CLUSTERS_MAX]; /* the last monitor_due: targets[k] is w[slot[k]] */
     size_t nslot;
@@ -50,6 +51,32 @@ struct monitor {
     struct probe_target targets[MONITOR_CLUSTERS_MAX];
     struct probe_result results[MONITOR_CLUSTERS_MAX];
 };
+
+/* The password the reconcile handed over for cluster key (monitor_set_password) into buf, or
+ * "". Called with the lock held. */
+static void handed_password(struct monitor *m, const char *key, char *buf, size_t size)
+{
+    const char *p = json_string_value(json_object_get(m->handed, key));
+    snprintf(buf, size, "%s", p ? p : "");
+}
+
+/* Drops the handed passwords of clusters that are no longer in the cache. Lock held. */
+static void forget_handed(struct monitor *m)
+{
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(m->handed, tmp, key, v)
+    {
+        char ns[256];
+        snprintf(ns, sizeof(ns), "%s", key);
+        char *slash = strchr(ns, '/');
+        json_t *obj = slash ? (*slash = '\0', informer_get(m->clusters, ns, slash + 1)) : NULL;
+        if (!obj)
+            json_object_del(m->handed, key);
+        json_decref(obj);
+    }
+}
 
 static struct watched *find(struct monitor *m, const char *key, bool make)
 {
@@ -126,9 +153,10 @@ size_t monitor_refresh(struct monitor *m)
             w->sd.threshold = w->threshold;
             struct desired_names dn;
             desired_names_of(name, &spec, &dn);
-            if (spec.auth_enabled)
-                cluster_password(m->secrets, NULL, ns, dn.auth_secret, w->password, sizeof(w->password), NULL, 0);
-            else
+            if (spec.auth_enabled && cluster_password(m->secrets, NULL, ns, dn.auth_secret, w->password,
+                                                      sizeof(w->password), NULL, 0) != 0)
+                handed_password(m, key, w->password, sizeof(w->password)); /* a user's Secret */
+            else if (!spec.auth_enabled)
                 w->password[0] = '\0';
             if (spec.auth_enabled && !w->password[0])
                 w->seen = false; /* the password is not known yet: probing would only fail */
@@ -143,6 +171,7 @@ size_t monitor_refresh(struct monitor *m)
             m->w[k].used = false;
         watched += m->w[k].used;
     }
+    forget_handed(m);
     pthread_mutex_unlock(&m->lock);
     json_decref(list);
     return watched;
@@ -208,6 +237,13 @@ static bool observe(struct monitor *m, struct watched *w, const struct probe_res
 {
     if (r->ok)
         metrics_observe(m->latency, r->latency_ms / 1000.0);
+    if (r->auth_refused) {
+        /* It answered: it is up. The password changed (or is wrong): not a reason to fail over,
+         * which could not reach the replicas with it either. The reconcile reports it. */
+        log_write(LOG_DEBUG, "primary refused the password; not counted", "valkeycluster", w->key, "pod", w->primary,
+                  NULL);
+        return false;
+    }
     bool ok = r->ok && r->info.is_primary;
     enum sdown_state st = sdown_observe(&w->sd, ok, r->ok ? r->info.run_id : NULL, r->ok ? r->info.repl_offset : -1);
     if (st != SDOWN_DOWN || w->down)
@@ -288,6 +324,12 @@ struct monitor *monitor_new(struct informer *clusters, struct informer *pods, st
     m->latency = metrics_histogram("gungnir_failover_probe_duration_seconds",
                                    "Time a probe of a primary took (PING, INFO server, INFO replication).", NULL,
                                    bounds, sizeof(bounds) / sizeof(bounds[0]));
+    m->handed = json_object();
+    if (!m->handed) {
+        snprintf(err, errlen, "out of memory");
+        free(m);
+        return NULL;
+    }
     pthread_mutex_init(&m->lock, NULL);
     return m;
 }
@@ -320,6 +362,7 @@ void monitor_stop(struct monitor *m)
     if (m->threaded)
         pthread_join(m->thread, NULL);
     prober_free(m->prober);
+    json_decref(m->handed);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -353,5 +396,20 @@ void monitor_reset(struct monitor *m, const char *ns, const char *name)
     struct watched *w = find(m, key, false);
     if (w)
         w->used = false; /* the next refresh watches the new primary from a clean start */
+    pthread_mutex_unlock(&m->lock);
+}
+
+void monitor_set_password(struct monitor *m, const char *namespace_, const char *name, const char *password)
+{
+    char key[256];
+    if (!m)
+        return;
+    snprintf(key, sizeof(key), "%s/%s", namespace_, name);
+    pthread_mutex_lock(&m->lock);
+    const char *old = json_string_value(json_object_get(m->handed, key));
+    if (!password)
+        json_object_del(m->handed, key);
+    else if (!old || strcmp(old, password) != 0)
+        json_object_set_new(m->handed, key, json_string(password));
     pthread_mutex_unlock(&m->lock);
 }

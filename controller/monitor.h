@@ -43,7 +43,8 @@ void monitor_stop(struct monitor *m);
 /* Brings the watched primaries up to date with the caches: for every ValkeyCluster not being
  * deleted whose (defaulted) spec.failover.enabled is true, the pod of that cluster
  * (app.kubernetes.io/instance) labelled gungnir.dev/role=primary, not being deleted, with a
- * status.podIP; with auth enabled, only once the password is in the Secret cache. A primary
+ * status.podIP; with auth enabled, only once the password is known (the Secret cache, or
+ * monitor_set_password for a user's Secret). A primary
  * that is new or moved (other pod or IP) starts from a clean SDOWN state; the interval and
  * threshold follow the spec. Clusters no longer matching are forgotten. Returns how many
  * primaries are watched. */
@@ -64,6 +65,13 @@ size_t monitor_due(struct monitor *m, int64_t now_ms, struct probe_target *targe
  * caller's thread with no lock held. Returns how many went down. */
 size_t monitor_record(struct monitor *m, const struct probe_target *targets, const struct probe_result *results,
                       size_t n);
+
+/* Hands over the password of a cluster whose auth Secret is the user's (spec.auth.secretName:
+ * it carries none of our labels, so the Secret cache does not hold it; the reconcile reads it
+ * from the API server). The monitor probes that cluster's primary with it until a newer one is
+ * handed over; NULL forgets it. A password the Secret cache has wins. Thread-safe; m may be
+ * NULL. */
+void monitor_set_password(struct monitor *m, const char *namespace_, const char *name, const char *password);
 
 /* True when pod primary of cluster namespace/name is down now; why (if not NULL) says why
  * ("3 probes failed: connect: Connection refused", "restarted (run_id changed)"). */

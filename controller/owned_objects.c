@@ -159,8 +159,11 @@ int owned_read_password(struct cluster_ctx *c)
         return 0;
     desired_names_of(c->name, &c->spec, &n);
     if (cluster_password(c->env->secrets, c->spec.auth_secret_name ? c->env->api : NULL, c->ns, n.auth_secret,
-                         c->password, sizeof(c->password), why, sizeof(why)) == 0)
+                         c->password, sizeof(c->password), why, sizeof(why)) == 0) {
+        if (c->spec.auth_secret_name) /* the monitor's Secret cache does not hold the user's */
+            monitor_set_password(c->env->monitor, c->ns, c->name, c->password);
         return 0;
+    }
     if (!c->spec.auth_secret_name)
         return 0; /* ours, just created: the cache has not seen it yet */
     snprintf(c->blocked, sizeof(c->blocked), "spec.auth.secretName: %s", why);

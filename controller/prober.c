@@ -23,6 +23,7 @@ struct conn {
     /* this round */
     int expect;      /* replies still to come */
     bool pong, failed, done;
+    bool auth_refused; /* the server answered, refusing the password */
     bool written;    /* every queued command has been written */
     int64_t ended_ns; /* when this target's round ended (answered or failed), clock_now_ns */
     size_t text_len;
@@ -111,7 +112,7 @@ static void queue_commands(struct conn *c)
 /* Starts (or reuses) the connection and queues the commands. */
 static void start(struct conn *c)
 {
-    c->pong = c->failed = c->done = c->written = false;
+    c->pong = c->failed = c->done = c->written = c->auth_refused = false;
     c->text_len = 0;
     c->err[0] = '\0';
     if (!c->text && !(c->text = malloc(INFO_TEXT_MAX))) {
@@ -132,6 +133,13 @@ static void start(struct conn *c)
 }
 
 /* Takes every complete reply off the reader. */
+/* True for the error replies of a wrong or missing password (Valkey, Redis 6+ and older). */
+static bool is_auth_refusal(const char *reply)
+{
+    return strncmp(reply, "WRONGPASS", 9) == 0 || strncmp(reply, "NOAUTH", 6) == 0 ||
+           strncmp(reply, "ERR invalid password", 20) == 0 || strncmp(reply, "ERR AUTH", 8) == 0;
+}
+
 static void take_replies(struct conn *c)
 {
     void *r = NULL;
@@ -148,6 +156,7 @@ static void take_replies(struct conn *c)
         if (reply->type == REDIS_REPLY_ERROR) {
             char why[128];
             snprintf(why, sizeof(why), "%s", reply->str ? reply->str : "error reply");
+            c->auth_refused = is_auth_refusal(why);
             freeReplyObject(reply);
             fail(c, why);
             return;
@@ -274,6 +283,7 @@ void prober_round(struct prober *p, const struct probe_target *targets, size_t n
         if (c->done && (!c->pong || valkey_info_parse(c->text, c->text_len, &out[i].info) != 0))
             fail(c, c->pong ? "INFO could not be parsed" : "no PONG");
         out[i].ok = c->done && !c->failed;
+        out[i].auth_refused = !out[i].ok && c->auth_refused;
         out[i].latency_ms = (double)(c->ended_ns - t0) / 1e6;
         if (!out[i].ok)
             snprintf(out[i].err, sizeof(out[i].err), "%s", c->err);

@@ -31,6 +31,8 @@ struct probe_result {
     double latency_ms;       /* from sending to the last answer */
     struct valkey_info info; /* when ok */
     char err[128];           /* when not ok */
+    bool auth_refused;       /* not ok because the server refused the password (WRONGPASS,
+                              * NOAUTH, invalid password): it is up, the password is wrong */
 };
 
 struct prober;

@@ -203,6 +203,51 @@ static void test_password_from_the_secret_cache(void **state)
     assert_string_equal(w->t[0].password, "");
 }
 
+/* A user's Secret (spec.auth.secretName) has none of our labels, so the Secret cache never
+ * holds it: the reconcile hands the password over, and the primary is probed with it (before,
+ * such a cluster was never probed, so a hung primary was never replaced). */
+static void test_a_user_secrets_password_is_handed_over(void **state)
+{
+    struct world *w = *state;
+    cluster(w, NS, "cache", "{\"auth\": {\"secretName\": \"mine\"}}", false);
+    pod(w, NS, "cache-0", "cache", DESIRED_ROLE_PRIMARY, "10.0.0.10", false);
+    assert_int_equal(monitor_refresh(w->m), 0); /* no password known: probing would only fail */
+
+    monitor_set_password(w->m, NS, "cache", "us3r pw");
+    assert_int_equal(monitor_refresh(w->m), 1);
+    assert_int_equal(monitor_due(w->m, 0, w->t, TARGETS, NULL), 1);
+    assert_string_equal(w->t[0].password, "us3r pw");
+
+    /* A rotated one replaces it. */
+    monitor_set_password(w->m, NS, "cache", "n3w pw");
+    monitor_refresh(w->m);
+    assert_int_equal(monitor_due(w->m, 5000, w->t, TARGETS, NULL), 1);
+    assert_string_equal(w->t[0].password, "n3w pw");
+
+    /* Forgotten: not probed any more. */
+    monitor_set_password(w->m, NS, "cache", NULL);
+    assert_int_equal(monitor_refresh(w->m), 0);
+}
+
+/* A server that refuses the password answered: it is up. Refusals are not failures (a failover
+ * could not reach the replicas with that password either), and do not reset a count. */
+static void test_a_refused_password_is_not_a_failure(void **state)
+{
+    struct world *w = *state;
+    one_cluster(w, "{}");
+    monitor_refresh(w->m);
+    struct probe_result refused = {.ok = false, .auth_refused = true};
+    snprintf(refused.err, sizeof(refused.err), "WRONGPASS invalid username-password pair");
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(probe_once(w, i * 1000, refused), 0);
+    assert_int_equal(w->downs, 0);
+    assert_false(monitor_primary_down(w->m, NS, "cache", "cache-0", NULL, 0));
+    /* Real failures still count to the threshold. */
+    assert_int_equal(probe_once(w, 10000, failed()), 0);
+    assert_int_equal(probe_once(w, 11000, failed()), 0);
+    assert_int_equal(probe_once(w, 12000, failed()), 1);
+}
+
 /* Each primary at its own probeIntervalMilliseconds: due at once, then every interval; the
  * round's timeout is the smallest due interval (at most 500 ms). */
 static void test_each_at_its_interval(void **state)
@@ -383,6 +428,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_targets_from_the_caches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_primary_deleting_or_without_ip_is_not_probed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_password_from_the_secret_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_user_secrets_password_is_handed_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_refused_password_is_not_a_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_at_its_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_down_after_threshold_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_an_answer_resets_the_count, setup, teardown),

@@ -465,6 +465,7 @@ static void test_closed_port(void **state)
     for (int round = 0; round < 3; round++) {
         prober_round(p, t, 2, 2000, r);
         expect_fail(&r[0], "closed port", "connect");
+        assert_false(r[0].auth_refused); /* no answer at all: a real failure */
         expect_ok(&r[1], "a beside a closed port");
     }
     prober_free(p);
@@ -481,14 +482,17 @@ static void test_password(void **state)
     struct probe_target wrong[1] = {target("ns/p", P, "not-the-password")};
     prober_round(p, wrong, 1, 2000, r);
     expect_fail(&r[0], "wrong password", "WRONGPASS");
+    assert_true(r[0].auth_refused); /* it answered: up, with another password */
 
     struct probe_target none[1] = {target("ns/p", P, NULL)};
     prober_round(p, none, 1, 2000, r);
     expect_fail(&r[0], "no password", "NOAUTH");
+    assert_true(r[0].auth_refused);
 
     struct probe_target right[1] = {target("ns/p", P, PASSWORD)};
     prober_round(p, right, 1, 2000, r);
     expect_ok(&r[0], "right password");
+    assert_false(r[0].auth_refused);
     assert_true(r[0].info.is_primary);
     assert_int_equal(other_clients(P, ids1, 8), 1);
     prober_round(p, right, 1, 2000, r); /* the authenticated connection is reused */
