@@ -111,7 +111,10 @@ static int apply_statefulset(struct cluster_ctx *c, struct desired_input *in, st
     in->spec = &c->spec;
     if (rc != 0)
         return -1;
-    if (created)
+    if (created && c->npods > 0) /* recreated around running pods (storage growth) */
+        cluster_event(c, "Normal", "Recreated", "created StatefulSet %s again; it adopts the %zu running pods", c->name,
+                      c->npods);
+    else if (created)
         cluster_event(c, "Normal", "Created", "created StatefulSet %s with %lld pods", c->name, (long long)sts_replicas);
     else if (old_replicas && old_replicas != sts_replicas)
         cluster_event(c, "Normal", "Scaled", "StatefulSet %s scaled from %lld to %lld pods", c->name,
