@@ -97,7 +97,7 @@ void cluster_probe_pods(struct cluster_ctx *c)
     size_t n = 0;
 
     for (size_t i = 0; i < c->npods; i++)
-        c->pods[i].probed = false;
+        c->pods[i].probed = c->pods[i].auth_refused = false;
     if (!targets || !results || !map || !c->env->prober)
         goto out; /* nothing probed: every step then waits, and the next reconcile tries again */
     for (size_t i = 0; i < c->npods; i++) {
@@ -120,11 +120,7 @@ void cluster_probe_pods(struct cluster_ctx *c)
             p->info = results[k].info;
         else
             log_write(LOG_DEBUG, "probe failed", "pod", p->name, "error", results[k].err, NULL);
-        if (results[k].auth_refused && !c->blocked[0])
-            snprintf(c->blocked, sizeof(c->blocked),
-                     "pod %s refuses the password of the auth Secret (%s): the password of a running cluster is not "
-                     "changed by the operator yet; delete its pods one at a time to restart them with it",
-                     p->name, results[k].err);
+        p->auth_refused = results[k].auth_refused;
     }
 out:
     free(targets);

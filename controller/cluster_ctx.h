@@ -47,6 +47,7 @@ struct pod_view {
     bool ready;
     bool deleting;
     bool probed;          /* its server answered INFO in this reconcile: info is valid */
+    bool auth_refused;    /* its server answered, refusing the cluster's password */
     struct valkey_info info;
 };
 
@@ -76,8 +77,9 @@ void cluster_ctx_release(struct cluster_ctx *c);
 /* Ready, not being deleted, and with an IP: worth talking to. */
 bool cluster_pod_usable(const struct pod_view *p);
 
-/* INFO of every usable pod at once into p->info (p->probed says which answered). A pod that
- * refuses the password (the Secret changed under a running cluster) sets c->blocked. */
+/* INFO of every usable pod at once into p->info (p->probed says which answered; p->auth_refused
+ * which refused the password: the Secret changed under a running cluster, see
+ * password_rotation.h). */
 void cluster_probe_pods(struct cluster_ctx *c);
 
 /* The pod called name, or NULL (name may be NULL). */

@@ -7,6 +7,7 @@
 #include "field_errors.h"
 #include "log.h"
 #include "owned_objects.h"
+#include "password_rotation.h"
 #include "planned_moves.h"
 #include "quantity.h"
 #include "roles.h"
@@ -172,6 +173,7 @@ static struct reconcile_result run_steps(struct cluster_ctx *c, const json_t *sp
         return res;
     }
     cluster_probe_pods(c);
+    password_rotation_step(c);
 
     failover_glue_resume(c);
     bool down = false;
@@ -199,6 +201,7 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
     struct reconcile_result res = {.kind = RECONCILE_DONE};
     json_t *vkc = informer_get(env->clusters, ns, name);
     if (!vkc || json_object_get(json_object_get(vkc, "metadata"), "deletionTimestamp")) {
+        password_rotation_forget(ns, name);
         json_decref(vkc);
         return res; /* gone or going: garbage collection removes what it owned */
     }

@@ -2,6 +2,7 @@
 #include "valkey_node.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,4 +166,57 @@ int valkey_node_get(struct valkey_node *n, const char *key, char *buf, size_t si
     }
     freeReplyObject(r);
     return found;
+}
+
+int valkey_node_config_set(struct valkey_node *n, const char *key, const char *value)
+{
+    const char *argv[] = {"CONFIG", "SET", key, value};
+    redisReply *r = command(n, 4, argv);
+    if (!r)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int valkey_node_acl_add_password(struct valkey_node *n, const char *password)
+{
+    char rule[300];
+    int len = snprintf(rule, sizeof(rule), ">%s", password);
+    if (len < 0 || (size_t)len >= sizeof(rule)) {
+        set_err(n, "ACL SETUSER: password too long");
+        return -1;
+    }
+    const char *argv[] = {"ACL", "SETUSER", "default", rule};
+    redisReply *r = command(n, 4, argv);
+    if (!r)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int valkey_node_password_is_only(struct valkey_node *n, const char *password)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    SHA256((const unsigned char *)password, strlen(password), digest);
+    for (size_t i = 0; i < sizeof(digest); i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    const char *argv[] = {"ACL", "GETUSER", "default"};
+    redisReply *r = command(n, 3, argv);
+    if (!r)
+        return -1;
+    int only = -1;
+    /* A flat list of field, value pairs; "passwords" is a list of hex SHA-256 hashes. */
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING && k->type != REDIS_REPLY_STATUS)
+            continue;
+        if (strcmp(k->str, "passwords") != 0 || v->type != REDIS_REPLY_ARRAY)
+            continue;
+        only = v->elements == 1 && v->element[0]->type == REDIS_REPLY_STRING && strcmp(v->element[0]->str, hex) == 0;
+    }
+    if (only < 0)
+        set_err(n, "ACL GETUSER default: no passwords field");
+    freeReplyObject(r);
+    return only;
 }

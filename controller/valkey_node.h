@@ -29,6 +29,18 @@ int valkey_node_replicaof(struct valkey_node *n, const char *host, int port);
  * asynchronously: poll the replica's role), or -1. */
 int valkey_node_failover_to(struct valkey_node *n, const char *host, int port, long timeout_ms);
 
+/* CONFIG SET key value. Returns 0, or -1. */
+int valkey_node_config_set(struct valkey_node *n, const char *key, const char *value);
+
+/* ACL SETUSER default >password: the default user accepts password as well as the ones it
+ * had. Returns 0, or -1. */
+int valkey_node_acl_add_password(struct valkey_node *n, const char *password);
+
+/* Whether password is the only password of the default user (ACL GETUSER default compares
+ * SHA-256 hashes; the server never shows a password). Returns 1 (only it), 0 (others too, or
+ * not it), or -1. */
+int valkey_node_password_is_only(struct valkey_node *n, const char *password);
+
 /* SET key value, GET key into buf (for tests and checks). Return 0 (GET: 1 found, 0 missing),
  * or -1. */
 int valkey_node_set(struct valkey_node *n, const char *key, const char *value);
