@@ -14,7 +14,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       cmake make gcc libc6-dev pkg-config \
       libmicrohttpd-dev libgnutls28-dev libssl-dev libjansson-dev \
-      libcurl4-openssl-dev libhiredis-dev \
+      libcurl4-openssl-dev libhiredis-dev libyaml-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore keeps build trees and .git out of the context.
@@ -28,10 +28,12 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DGUNGNIR_TESTS=OFF \
 FROM ${DEBIAN_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
 # libmicrohttpd12 pulls in libgnutls30 (the webhook's TLS); libssl3 is libcrypto; libcurl4 and
-# libhiredis0.14 are the controller's (kube client, Valkey connections).
+# libhiredis0.14 are the controller's (kube client, Valkey connections), libyaml-0-2 its
+# kubeconfig reader.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libgnutls30 libjansson4 libcurl4 libhiredis0.14 libssl3 ca-certificates \
+      libmicrohttpd12 libgnutls30 libjansson4 libcurl4 libhiredis0.14 libyaml-0-2 libssl3 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/gungnir /usr/local/bin/gungnir
 LABEL org.opencontainers.image.title="gungnir" \

@@ -2,28 +2,28 @@
 #include "cluster_password.h"
 #include "desired.h"
 
-#include <openssl/evp.h>
+#include "base64.h"
+
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-int cluster_base64_decode(const char *text, char *buf, size_t size)
+/* Decodes the base64 text into buf (NUL-terminated). Returns 0, or -1 when it is not base64,
+ * holds a NUL or does not fit in size - 1 bytes. */
+static int decode_password(const char *text, char *buf, size_t size)
 {
-    size_t len = strlen(text);
-    unsigned char out[CLUSTER_PASSWORD_MAX * 2];
-    if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(out))
-        return -1;
-    int n = EVP_DecodeBlock(out, (const unsigned char *)text, (int)len);
-    if (n < 0)
-        return -1;
-    while (len > 0 && text[len - 1] == '=') { /* EVP_DecodeBlock counts the padding */
-        n--;
-        len--;
+    size_t n;
+    unsigned char *d = base64_decode(text, strlen(text), &n, NULL, NULL, 0);
+    int rc = -1;
+    if (d && n < size && !memchr(d, '\0', n)) {
+        memcpy(buf, d, n + 1);
+        rc = 0;
     }
-    if (n < 0 || (size_t)n >= size || memchr(out, '\0', (size_t)n))
-        return -1;
-    memcpy(buf, out, (size_t)n);
-    buf[n] = '\0';
-    return n;
+    if (d)
+        OPENSSL_cleanse(d, n);
+    free(d);
+    return rc;
 }
 
 bool cluster_password_usable(const char *password)
@@ -64,7 +64,7 @@ int cluster_password(struct informer *secrets, struct kube_api *api, const char 
     int rc = -1;
     if (!b64)
         snprintf(why, whylen, "Secret %s/%s has no key \"%s\"", namespace_, secret_name, DESIRED_PASSWORD_KEY);
-    else if (cluster_base64_decode(b64, buf, size) < 0)
+    else if (decode_password(b64, buf, size) < 0)
         snprintf(why, whylen, "the \"%s\" of Secret %s/%s is not base64 of at most %zu bytes without NUL",
                  DESIRED_PASSWORD_KEY, namespace_, secret_name, size - 1);
     else if (!cluster_password_usable(buf))

@@ -23,7 +23,4 @@ int cluster_password(struct informer *secrets, struct kube_api *api, const char 
  * empty, no control character, no '"' and no '\\'. */
 bool cluster_password_usable(const char *password);
 
-/* Decodes standard base64 text into buf (NUL-terminated). Returns the length, or -1. */
-int cluster_base64_decode(const char *text, char *buf, size_t size);
-
 #endif

@@ -216,7 +216,8 @@ struct controller *controller_start(const struct gungnir_config *cfg, char *err,
         .cert_pem = c->kc.client_cert_pem, .cert_pem_len = c->kc.client_cert_pem_len,
         .key_pem = c->kc.client_key_pem, .key_pem_len = c->kc.client_key_pem_len,
         .token = c->kc.token_file ? NULL : c->kc.token, .token_file = c->kc.token_file,
-        .tls_server_name = c->kc.tls_server_name, .insecure = c->kc.insecure_skip_tls_verify,
+        .tls_server_name = c->kc.tls_server_name, .proxy_url = c->kc.proxy_url,
+        .insecure = c->kc.insecure_skip_tls_verify,
     };
     if (discover_pdb_version(c, err, errlen) != 0)
         goto fail;

@@ -1,14 +1,18 @@
 /* kube_client.c — see kube_client.h. */
 #include "kube_client.h"
+
+#include "file_read.h"
 #include "strbuf.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define TOKEN_MAX 16384
@@ -16,7 +20,10 @@
 
 struct kube_client {
     CURL *curl;
-    char *server;
+    char *server;     /* the base URL requests go to: with tls_server_name as its host when set */
+    char *host_header; /* "Host: <the server's own host[:port]>" when the URL's host was replaced */
+    struct curl_slist *connect_to; /* "name:port:real-host:port" when it was, else NULL */
+    char *proxy;      /* CURLOPT_PROXY, or NULL (then libcurl's *_proxy environment applies) */
     char *token;      /* current bearer token, or NULL */
     char *token_file; /* where to re-read it from, or NULL */
     time_t token_read_at;
@@ -27,6 +34,7 @@ struct kube_client {
     long connect_timeout_ms, request_timeout_ms;
     char *user_agent;
     const volatile int *abort_flag;
+    char curl_err[CURL_ERROR_SIZE]; /* libcurl's detail of the last failed transfer */
     char errstr[KUBE_ERR_MAX];
 };
 
@@ -67,28 +75,132 @@ static char *dup_or_null(const char *s) { return s ? dup_n(s, strlen(s)) : NULL;
 /* Reads the token file into c->token. Returns 0, or -1 with errstr set (the old token is kept). */
 static int read_token_file(struct kube_client *c)
 {
-    FILE *f = fopen(c->token_file, "r");
-    char buf[TOKEN_MAX];
+    char why[KUBE_ERR_MAX - 64];
     size_t n;
-
-    if (!f) {
-        set_err(c, "cannot read the token file %s: %s", c->token_file, strerror(errno));
+    char *t = file_read(c->token_file, TOKEN_MAX, &n, why, sizeof(why));
+    if (!t) {
+        set_err(c, "cannot read the token file %s", why);
         return -1;
     }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
+    while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' ' || t[n - 1] == '\t'))
+        t[--n] = '\0';
+    size_t lead = strspn(t, " \t\r\n");
+    memmove(t, t + lead, n - lead + 1);
+    n -= lead;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)t[i];
+        if (ch < 0x20 || ch == 0x7f) { /* it goes into a header line */
+            set_err(c, "the token file %s holds a control character (at byte %zu)", c->token_file,
+                    i + lead);
+            free(t);
+            return -1;
+        }
+    }
     if (n == 0) {
         set_err(c, "the token file %s is empty", c->token_file);
+        free(t);
         return -1;
     }
-    char *t = dup_n(buf, n);
-    if (!t)
-        return -1;
     free(c->token);
     c->token = t;
     c->token_read_at = time(NULL);
+    return 0;
+}
+
+/* Points c at the API server through tls_server_name: requests go to a URL with that name as
+ * its host, so that libcurl sends it as SNI and verifies the server certificate against it,
+ * while CURLOPT_CONNECT_TO makes the connection to the server's real host and port and the
+ * Host header keeps the real authority (what kubectl does with tls-server-name). Returns 0, or
+ * -1 with err set. */
+static int route_by_name(struct kube_client *c, const char *name, char *err, size_t errlen)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *explicit_port = NULL, *url = NULL;
+    int rc = -1;
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (curl_url_set(u, CURLUPART_URL, c->server, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        snprintf(err, errlen, "the API server URL \"%.300s\" cannot be parsed", c->server);
+        goto done;
+    }
+    if (strcmp(scheme, "https") != 0 || strcasecmp(host, name) == 0) {
+        rc = 0; /* no TLS, or the name is the host already */
+        goto done;
+    }
+    curl_url_get(u, CURLUPART_PORT, &explicit_port, 0); /* NULL when the URL has none */
+    if (curl_url_set(u, CURLUPART_HOST, name, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+        snprintf(err, errlen, "tls-server-name \"%.200s\" is not a valid host name", name);
+        goto done;
+    }
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    char route[600], hosthdr[400];
+    if ((size_t)snprintf(route, sizeof(route), "%s:%s:%s:%s", name, port, host, port) >=
+            sizeof(route) ||
+        (size_t)snprintf(hosthdr, sizeof(hosthdr), "Host: %s%s%s", host,
+                         explicit_port ? ":" : "", explicit_port ? explicit_port : "") >=
+            sizeof(hosthdr)) {
+        snprintf(err, errlen, "tls-server-name \"%.200s\" is too long", name);
+        goto done;
+    }
+    char *base = dup_n(url, n);
+    char *hh = dup_or_null(hosthdr);
+    struct curl_slist *ct = curl_slist_append(NULL, route);
+    if (!base || !hh || !ct) {
+        free(base);
+        free(hh);
+        curl_slist_free_all(ct);
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    free(c->server);
+    c->server = base;
+    c->host_header = hh;
+    c->connect_to = ct;
+    rc = 0;
+done:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(explicit_port);
+    curl_free(url);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* Sets c->proxy from a proxy URL (the kubeconfig's proxy-url). Returns 0, or -1 with err. */
+static int set_proxy(struct kube_client *c, const char *url, char *err, size_t errlen)
+{
+    if (!url || !url[0])
+        return 0;
+    if (strncmp(url, "socks5://", 9) == 0) {
+        /* kubectl hands the host name to a SOCKS5 proxy to resolve: libcurl's socks5h */
+        size_t n = strlen(url);
+        c->proxy = malloc(n + 2);
+        if (c->proxy) {
+            memcpy(c->proxy, "socks5h://", 10);
+            memcpy(c->proxy + 10, url + 9, n - 9 + 1);
+        }
+    } else if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) {
+        c->proxy = dup_or_null(url);
+    } else {
+        snprintf(err, errlen,
+                 "proxy URL \"%.300s\": only http://, https:// and socks5:// proxies are "
+                 "supported",
+                 url);
+        return -1;
+    }
+    if (!c->proxy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -133,6 +245,12 @@ struct kube_client *kube_client_new(const struct kube_client_options *o, char *e
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    if (set_proxy(c, o->proxy_url, err, errlen) != 0 ||
+        (c->tls_server_name && c->tls_server_name[0] &&
+         route_by_name(c, c->tls_server_name, err, errlen) != 0)) {
+        kube_client_free(c);
+        return NULL;
+    }
     if (c->token_file && read_token_file(c) != 0) {
         snprintf(err, errlen, "%s", c->errstr);
         kube_client_free(c);
@@ -148,6 +266,9 @@ void kube_client_free(struct kube_client *c)
     if (c->curl)
         curl_easy_cleanup(c->curl);
     free(c->server);
+    free(c->host_header);
+    curl_slist_free_all(c->connect_to);
+    free(c->proxy);
     free(c->token);
     free(c->token_file);
     free(c->ca_pem);
@@ -249,6 +370,14 @@ static struct curl_slist *prepare(struct kube_client *c, const char *method, con
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+    c->curl_err[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+    if (c->connect_to)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+    if (c->proxy) {
+        curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
+        curl_easy_setopt(h, CURLOPT_NOPROXY, ""); /* the kubeconfig's proxy: no exceptions */
+    }
     if (c->ca_pem) {
         struct curl_blob blob = {c->ca_pem, c->ca_len, CURL_BLOB_NOCOPY};
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
@@ -266,6 +395,8 @@ static struct curl_slist *prepare(struct kube_client *c, const char *method, con
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (c->host_header)
+        hdrs = curl_slist_append(hdrs, c->host_header);
     if (content_type) {
         char ct[128];
         snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
@@ -307,7 +438,12 @@ static long perform(struct kube_client *c, const char *method, const char *path)
         return -1;
     }
     if (rc != CURLE_OK) {
-        set_err(c, "%s %s: %s", method, path, curl_easy_strerror(rc));
+        const char *detail = c->curl_err[0] ? c->curl_err : curl_easy_strerror(rc);
+        if (rc == CURLE_PEER_FAILED_VERIFICATION && c->host_header)
+            set_err(c, "%s %s: %s (the certificate is checked against tls-server-name \"%s\")",
+                    method, path, detail, c->tls_server_name);
+        else
+            set_err(c, "%s %s: %s", method, path, detail);
         return -1;
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -421,24 +557,18 @@ long kube_watch(struct kube_client *c, const char *path, long idle_timeout_s, ku
 
 int kube_query_escape(const char *s, char *buf, size_t size)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                     ch == '-' || ch == '_' || ch == '.' || ch == '~';
-        if (o + (plain ? 1 : 3) >= size)
-            return -1;
-        if (plain) {
-            buf[o++] = (char)ch;
-        } else {
-            buf[o++] = '%';
-            buf[o++] = hex[ch >> 4];
-            buf[o++] = hex[ch & 15];
-        }
-    }
-    if (o >= size)
+    size_t n = strlen(s);
+    if (n > (size_t)INT_MAX / 3 || size == 0)
         return -1;
-    buf[o] = '\0';
-    return 0;
+    char *e = curl_easy_escape(NULL, s, (int)n); /* NULL handle: allowed since libcurl 7.82 */
+    if (!e)
+        return -1;
+    size_t el = strlen(e);
+    int rc = -1;
+    if (el < size) {
+        memcpy(buf, e, el + 1);
+        rc = 0;
+    }
+    curl_free(e);
+    return rc;
 }

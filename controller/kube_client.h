@@ -26,7 +26,14 @@ struct kube_client_options {
     size_t key_pem_len;
     const char *token;           /* bearer token, or NULL */
     const char *token_file;      /* re-read every KUBE_TOKEN_REREAD_S (projected tokens rotate) */
-    const char *tls_server_name; /* SNI/verification name when it differs from the host, or NULL */
+    const char *tls_server_name; /* SNI and the name the server certificate is verified against
+                                  * when it differs from the server's host, or NULL. The
+                                  * connection still goes to the server's host and port, and the
+                                  * Host header names them (kubectl's tls-server-name). */
+    const char *proxy_url;       /* http://, https:// or socks5:// proxy (user:password@ allowed;
+                                  * socks5 resolves names at the proxy, as kubectl's does), or
+                                  * NULL: then libcurl's https_proxy/no_proxy environment applies.
+                                  * kube_client_new refuses any other scheme. */
     bool insecure;               /* skip server certificate verification (tests only) */
     long connect_timeout_ms;     /* 0: 5000 */
     long request_timeout_ms;     /* 0: 30000; a whole request (not a watch) */
@@ -37,7 +44,10 @@ struct kube_client_options {
 
 struct kube_client;
 
-/* Returns a new client, or NULL with a reason in err. Does not connect yet. */
+/* Returns a new client, or NULL with a reason in err (an unparsable server URL, a bad
+ * tls_server_name or proxy_url, an unreadable token file). Does not connect yet. A failed TLS
+ * verification reads "METHOD path: <libcurl's detail> (the certificate is checked against
+ * tls-server-name "NAME")" when tls_server_name is in use. */
 struct kube_client *kube_client_new(const struct kube_client_options *opt, char *err, size_t errlen);
 
 void kube_client_free(struct kube_client *c);
@@ -79,7 +89,8 @@ long kube_watch(struct kube_client *c, const char *path, long idle_timeout_s, ku
  * or a generic text when status is not one. Returns buf. */
 const char *kube_status_message(const json_t *status, long http_code, char *buf, size_t size);
 
-/* Percent-encodes s for a URL query value into buf. Returns 0, or -1 when it does not fit. */
+/* Percent-encodes s for a URL query value into buf (curl_easy_escape: everything but
+ * A-Z a-z 0-9 - . _ ~). Returns 0, or -1 when it does not fit in size bytes with its NUL. */
 int kube_query_escape(const char *s, char *buf, size_t size);
 
 #endif

@@ -1,19 +1,19 @@
 /* kubeconfig.c — kubeconfig files and the in-cluster config (see kubeconfig.h). */
 #include "kubeconfig.h"
 
+#include "base64.h"
+#include "file_read.h"
 #include "utf8.h"
-#include "yaml.h"
+#include "yaml_json.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define KC_PATH_MAX 4096
 #define KC_MSG_MAX 1024
@@ -39,12 +39,8 @@ void kube_config_free(struct kube_config *c)
     free(c->proxy_url);
     free(c->ca_pem);
     free(c->client_cert_pem);
-    if (c->client_key_pem) {
-        /* key material: do not leave it in freed memory */
-        volatile char *k = c->client_key_pem;
-        for (size_t i = 0; i < c->client_key_pem_len; i++)
-            k[i] = 0;
-    }
+    if (c->client_key_pem) /* key material: do not leave it in freed memory */
+        OPENSSL_cleanse(c->client_key_pem, c->client_key_pem_len);
     free(c->client_key_pem);
     free(c->token);
     free(c->token_file);
@@ -63,65 +59,6 @@ static char *dup_str(const char *s)
 }
 
 /* ---- files ---- */
-
-/* Reads the regular file at path (at most max bytes). Returns a new NUL-terminated buffer
- * (free() it) and its length in *len, or NULL with "PATH: reason" in err. */
-static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
-        set_err(err, errlen, "%s: larger than %zu bytes", path, max);
-        close(fd);
-        return NULL;
-    }
-    char *buf = malloc(max + 1);
-    if (!buf) {
-        set_err(err, errlen, "%s: out of memory", path);
-        close(fd);
-        return NULL;
-    }
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, max + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            set_err(err, errlen, "%s: %s", path, strerror(errno));
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > max) {
-            set_err(err, errlen, "%s: larger than %zu bytes", path, max);
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-    }
-    close(fd);
-    buf[n] = '\0';
-    char *shrunk = realloc(buf, n + 1);
-    *len = n;
-    return shrunk ? shrunk : buf;
-}
 
 /* Joins base_dir and a relative path p (an absolute p is used as is) into out. Returns 0 or
  * -1 with a reason in err. */
@@ -148,77 +85,6 @@ static int resolve_path(const char *base_dir, const char *p, char *out, size_t o
 }
 
 /* ---- values ---- */
-
-/* Decodes standard base64 (padding required; line breaks ignored). Returns a new
- * NUL-terminated buffer and *len, or NULL; *bad_at is the offset of the first bad byte. */
-static char *base64_decode(const char *s, size_t n, size_t *len, size_t *bad_at)
-{
-    char *out = malloc(n / 4 * 3 + 4);
-    if (!out) {
-        *bad_at = 0;
-        return NULL;
-    }
-    size_t o = 0, q = 0, pad = 0;
-    uint32_t acc = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int v;
-        if (c == '\n' || c == '\r')
-            continue;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '+')
-            v = 62;
-        else if (c == '/')
-            v = 63;
-        else if (c == '=' && q >= 2) {
-            v = 0;
-            pad++;
-        } else {
-            *bad_at = i;
-            free(out);
-            return NULL;
-        }
-        if (pad && c != '=') { /* data after padding */
-            *bad_at = i;
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        if (++q == 4) {
-            out[o++] = (char)(acc >> 16);
-            if (pad < 2)
-                out[o++] = (char)(acc >> 8);
-            if (pad < 1)
-                out[o++] = (char)acc;
-            q = 0;
-            acc = 0;
-            if (pad) {
-                /* only line breaks may follow the padding */
-                for (size_t j = i + 1; j < n; j++) {
-                    if (s[j] != '\n' && s[j] != '\r') {
-                        *bad_at = j;
-                        free(out);
-                        return NULL;
-                    }
-                }
-                break;
-            }
-        }
-    }
-    if (q != 0) {
-        *bad_at = n;
-        free(out);
-        return NULL;
-    }
-    out[o] = '\0';
-    *len = o;
-    return out;
-}
 
 /* Looks up key in obj: *val is the string, or NULL when absent, null or "". Returns 0, or -1
  * when the value is not a string. */
@@ -268,11 +134,10 @@ static int load_pem(const json_t *obj, const char *data_key, const char *file_ke
         return -1;
     }
     if (data) {
-        size_t bad_at = 0;
-        *out = base64_decode(data, strlen(data), outlen, &bad_at);
+        char why[128];
+        *out = (char *)base64_decode(data, strlen(data), outlen, NULL, why, sizeof(why));
         if (!*out) {
-            set_err(msg, KC_MSG_MAX, "%s: %s is not valid base64 (at byte %zu)", what,
-                     data_key, bad_at);
+            set_err(msg, KC_MSG_MAX, "%s: %s is not valid base64: %s", what, data_key, why);
             return -1;
         }
         if (!has_pem(*out, *outlen)) {
@@ -288,7 +153,7 @@ static int load_pem(const json_t *obj, const char *data_key, const char *file_ke
             set_err(msg, KC_MSG_MAX, "%s: %s: %s", what, file_key, why);
             return -1;
         }
-        *out = read_file(path, KUBECONFIG_MAX_FILE, outlen, why, sizeof(why));
+        *out = file_read(path, KUBECONFIG_MAX_FILE, outlen, why, sizeof(why));
         if (!*out) {
             set_err(msg, KC_MSG_MAX, "%s: %s: cannot read %s", what, file_key, why);
             return -1;
@@ -340,7 +205,7 @@ static int load_token_file(const char *file, const char *base_dir, const char *w
         set_err(msg, KC_MSG_MAX, "%s: tokenFile: %s", what, why);
         return -1;
     }
-    out->token = read_file(path, KUBECONFIG_MAX_FILE, &len, why, sizeof(why));
+    out->token = file_read(path, KUBECONFIG_MAX_FILE, &len, why, sizeof(why));
     if (!out->token) {
         set_err(msg, KC_MSG_MAX, "%s: cannot read the token file %s", what, why);
         return -1;
@@ -510,6 +375,63 @@ static int find_named(const json_t *root, const char *list, const char *item, co
     return matched ? 1 : 0;
 }
 
+/* Checks tls-server-name (NULL: unset): a DNS name or an IPv4 address, as the name to check
+ * in the server certificate. Returns 0 or -1 (msg). */
+static int check_server_name(const char *name, const char *what, char *msg)
+{
+    if (!name)
+        return 0;
+    size_t n = strlen(name);
+    bool ok = n <= 253 && name[0] != '.' && name[0] != '-' && name[n - 1] != '.';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+             (name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '.' ||
+             name[i] == '_';
+    if (!ok) {
+        set_err(msg, KC_MSG_MAX,
+                "%s: tls-server-name \"%.100s\" is not a host name (letters, digits, '-', '_' "
+                "and '.')",
+                what, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks proxy-url (NULL: unset): http://, https:// or socks5:// (the schemes kubectl
+ * supports) with a host. Returns 0 or -1 (msg). */
+static int check_proxy_url(const char *url, const char *what, char *msg)
+{
+    if (!url)
+        return 0;
+    static const char *const schemes[] = {"http://", "https://", "socks5://"};
+    const char *rest = NULL;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && !rest; i++)
+        if (strncmp(url, schemes[i], strlen(schemes[i])) == 0)
+            rest = url + strlen(schemes[i]);
+    if (!rest) {
+        set_err(msg, KC_MSG_MAX,
+                "%s: proxy-url \"%.300s\" must be an http://, https:// or socks5:// URL", what,
+                url);
+        return -1;
+    }
+    for (const char *c = url; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || *c == 0x7F || (unsigned char)*c >= 0x80) {
+            set_err(msg, KC_MSG_MAX,
+                    "%s: proxy-url \"%.300s\" is not a valid URL (white space and non-ASCII "
+                    "characters are not allowed)",
+                    what, url);
+            return -1;
+        }
+    }
+    const char *at = strchr(rest, '@'); /* user:password@ */
+    const char *host = at && at < rest + strcspn(rest, "/") ? at + 1 : rest;
+    if (host[0] == '\0' || host[0] == '/' || host[0] == ':') {
+        set_err(msg, KC_MSG_MAX, "%s: proxy-url \"%.300s\" has no host", what, url);
+        return -1;
+    }
+    return 0;
+}
+
 /* Fills out from the cluster entry. Returns 0 or -1 (msg). */
 static int load_cluster(const json_t *cl, const char *what, const char *base_dir,
                         struct kube_config *out, char *msg)
@@ -518,7 +440,8 @@ static int load_cluster(const json_t *cl, const char *what, const char *base_dir
     if (get_str(cl, "server", what, &server, msg) < 0 || set_server(server, what, out, msg) < 0)
         return -1;
     if (get_str(cl, "tls-server-name", what, &sni, msg) < 0 ||
-        get_str(cl, "proxy-url", what, &proxy, msg) < 0)
+        get_str(cl, "proxy-url", what, &proxy, msg) < 0 ||
+        check_server_name(sni, what, msg) < 0 || check_proxy_url(proxy, what, msg) < 0)
         return -1;
     if ((sni && !(out->tls_server_name = dup_str(sni))) ||
         (proxy && !(out->proxy_url = dup_str(proxy)))) {
@@ -546,24 +469,40 @@ static int load_cluster(const json_t *cl, const char *what, const char *base_dir
     return 0;
 }
 
+/* Quotes name for a message ("kind-kind"), bounded and not cutting UTF-8. */
+static void quote_name(char *buf, size_t n, const char *kind, const char *name)
+{
+    size_t l = utf8_cut(name, strnlen(name, 200));
+    snprintf(buf, n, "%s \"%.*s\"", kind, (int)l, name);
+}
+
 /* Fills out from the user entry. Returns 0 or -1 (msg). */
 static int load_user(const json_t *u, const char *what, const char *base_dir,
                      struct kube_config *out, char *msg)
 {
+    /* Named in the message so that a user sees which plugin their CLI wrote. */
     json_t *exec = json_object_get(u, "exec");
     if (exec && !json_is_null(exec)) {
+        const char *cmd = json_string_value(json_object_get(exec, "command"));
+        char named[160] = "";
+        if (cmd)
+            quote_name(named, sizeof(named), " (command", cmd);
         set_err(msg, KC_MSG_MAX,
-                 "%s: exec credential plugins are not supported (use a token, a token file or a "
-                 "client certificate)",
-                 what);
+                "%s: exec credential plugins%s%s are not supported (use a token, a token file or "
+                "a client certificate)",
+                what, named, cmd ? ")" : "");
         return -1;
     }
     json_t *ap = json_object_get(u, "auth-provider");
     if (ap && !json_is_null(ap)) {
+        const char *name = json_string_value(json_object_get(ap, "name"));
+        char named[160] = "";
+        if (name)
+            quote_name(named, sizeof(named), " (name", name);
         set_err(msg, KC_MSG_MAX,
-                 "%s: auth-provider plugins are not supported (use a token, a token file or a "
-                 "client certificate)",
-                 what);
+                "%s: auth-provider plugins%s%s are not supported (use a token, a token file or "
+                "a client certificate)",
+                what, named, name ? ")" : "");
         return -1;
     }
     const char *username, *password, *token, *token_file;
@@ -598,13 +537,6 @@ static int load_user(const json_t *u, const char *what, const char *base_dir,
     if (token_file)
         return load_token_file(token_file, base_dir, what, out, msg);
     return 0;
-}
-
-/* Quotes name for a message ("kind-kind"), bounded and not cutting UTF-8. */
-static void quote_name(char *buf, size_t n, const char *kind, const char *name)
-{
-    size_t l = utf8_cut(name, strnlen(name, 200));
-    snprintf(buf, n, "%s \"%.*s\"", kind, (int)l, name);
 }
 
 /* The whole kubeconfig semantics on a parsed root. Returns 0 or -1 (msg). */
@@ -706,7 +638,7 @@ static int parse_named(const char *text, size_t len, const char *name, const cha
     memset(out, 0, sizeof(*out));
     if (err && errlen)
         err[0] = '\0';
-    json_t *root = yaml_parse_named(text, len, name, err, errlen);
+    json_t *root = yaml_json_load(text, len, name, err, errlen);
     if (!root)
         return -1;
     char msg[KC_MSG_MAX] = "";
@@ -734,7 +666,7 @@ int kubeconfig_load(const char *path, const char *context, struct kube_config *o
 {
     memset(out, 0, sizeof(*out));
     size_t len;
-    char *text = read_file(path, KUBECONFIG_MAX_FILE, &len, err, errlen);
+    char *text = file_read(path, KUBECONFIG_MAX_FILE, &len, err, errlen);
     if (!text)
         return -1;
     char dir[KC_PATH_MAX];
@@ -800,7 +732,7 @@ int kubeconfig_in_cluster_dir(const char *dir, struct kube_config *out, char *er
         set_err(msg, sizeof(msg), "in-cluster config: %s", why);
         goto bad;
     }
-    out->ca_pem = read_file(path, KUBECONFIG_MAX_FILE, &out->ca_pem_len, why, sizeof(why));
+    out->ca_pem = file_read(path, KUBECONFIG_MAX_FILE, &out->ca_pem_len, why, sizeof(why));
     if (!out->ca_pem) {
         set_err(msg, sizeof(msg), "in-cluster config: cannot read the CA %s", why);
         goto bad;
@@ -819,7 +751,7 @@ int kubeconfig_in_cluster_dir(const char *dir, struct kube_config *out, char *er
         }
         struct stat st;
         if (stat(path, &st) == 0) {
-            ns_file = read_file(path, 4096, &len, why, sizeof(why));
+            ns_file = file_read(path, 4096, &len, why, sizeof(why));
             if (!ns_file) {
                 set_err(msg, sizeof(msg), "in-cluster config: cannot read the namespace %s",
                          why);

@@ -12,10 +12,17 @@
  *            token or tokenFile (token wins when both are set, as in kubectl)
  *   context: namespace (default "default")
  * Relative file paths are resolved against the kubeconfig's directory. Refused with a message
- * naming the entry: exec and auth-provider plugins, username/password, a CA together with
+ * naming the entry: exec (naming its command) and auth-provider (naming it) plugins and
+ * username/password of the selected user (other users are not looked at, so a file where
+ * cloud CLIs left exec users for other clusters loads), a CA together with
  * insecure-skip-tls-verify, both *-data and the file for one item, a certificate without its
- * key (or the reverse). Files are read only if they are regular files of at most
- * KUBECONFIG_MAX_FILE bytes. Unknown fields (preferences, extensions, ...) are ignored. */
+ * key (or the reverse), *-data that is not padded base64 (line breaks and spaces in it are
+ * skipped) of PEM, a tls-server-name that is not a host name, a proxy-url that is not
+ * http://, https:// or socks5://. Files are read only if they are regular files of at most
+ * KUBECONFIG_MAX_FILE bytes (file_read.h). Unknown fields (preferences, extensions, ...) are
+ * ignored. The YAML is read by yaml_json.h (libyaml): block and flow style, every quoting
+ * style, multi-line values, anchors, aliases and merge keys, with its bounds on nesting and
+ * alias expansion. */
 #ifndef GUNGNIR_KUBECONFIG_H
 #define GUNGNIR_KUBECONFIG_H
 

@@ -2,6 +2,7 @@
 #include "cert_store.h"
 
 #include "clock.h"
+#include "file_read.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -62,24 +63,20 @@ static void pair_free(struct key_pair *p)
     free(p);
 }
 
-/* Reads a whole small file. Returns 0 with data (gnutls_free-able via free), or -1. */
+/* Reads a whole PEM file (file_read: regular files of at most PEM_FILE_MAX bytes). Returns 0
+ * with out->data a new buffer (free() it), or -1 with "PATH: reason" in err. */
 static int read_file(const char *path, gnutls_datum_t *out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t n;
+    char *buf = file_read(path, PEM_FILE_MAX, &n, err, errlen);
+    if (!buf)
         return -1;
-    }
-    unsigned char *buf = malloc(PEM_FILE_MAX);
-    size_t n = buf ? fread(buf, 1, PEM_FILE_MAX, f) : 0;
-    int too_big = buf && n == PEM_FILE_MAX;
-    fclose(f);
-    if (!buf || n == 0 || too_big) {
+    if (n == 0) {
         free(buf);
-        snprintf(err, errlen, "%s: %s", path, !buf ? "out of memory" : n == 0 ? "empty file" : "larger than 1 MiB");
+        snprintf(err, errlen, "%s: empty file", path);
         return -1;
     }
-    out->data = buf;
+    out->data = (unsigned char *)buf;
     out->size = (unsigned int)n;
     return 0;
 }

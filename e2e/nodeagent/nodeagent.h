@@ -74,9 +74,11 @@ int na_rm_rf(const char *path);
 int na_write_file(const char *path, const void *data, size_t len, mode_t mode, bool *changed);
 /* Rewrites a file in place (it may be bind-mounted: a rename would not be seen). */
 int na_write_inplace(const char *path, const char *data, size_t len);
-/* Reads at most max bytes of a file into a new NUL-terminated buffer. */
+/* A regular file of at most max bytes into a new NUL-terminated buffer (file_read.h); NULL
+ * (errno set) when it cannot be read or is larger. */
 char *na_read_file(const char *path, size_t max, size_t *len);
-/* base64 (standard alphabet, padding optional) into a new buffer. Returns NULL when invalid. */
+/* base64 (base64.h: standard alphabet, padding required) into a new NUL-terminated buffer.
+ * Returns NULL when invalid. */
 unsigned char *na_base64_decode(const char *in, size_t *outlen);
 /* Host-side veth of a pod: "gh-" + the first 10 hex digits of sha1(pod) (as netns.sh). */
 void na_veth_name(const char *pod, char out[16]);

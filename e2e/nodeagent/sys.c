@@ -1,7 +1,9 @@
 /* sys.c — the node agent's system helpers: commands, files, network namespaces. */
 #include "nodeagent.h"
 
+#include "base64.h"
 #include "clock.h"
+#include "file_read.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -153,38 +155,7 @@ int na_rm_rf(const char *path)
 
 char *na_read_file(const char *path, size_t max, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (n == cap) {
-            if (cap >= max)
-                break;
-            cap = cap * 2 > max ? max : cap * 2;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-        }
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        n += (size_t)got;
-    }
-    close(fd);
-    if (!buf)
-        return NULL;
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
+    return file_read(path, max, len, NULL, 0);
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -248,41 +219,7 @@ int na_write_inplace(const char *path, const char *data, size_t len)
 
 unsigned char *na_base64_decode(const char *in, size_t *outlen)
 {
-    size_t n = strlen(in);
-    unsigned char *out = malloc(n / 4 * 3 + 4);
-    if (!out)
-        return NULL;
-    unsigned acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)in[i];
-        int v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '+')
-            v = 62;
-        else if (c == '/')
-            v = 63;
-        else if (c == '=' || c == '\n' || c == '\r')
-            continue;
-        else {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
-    }
-    *outlen = o;
-    return out;
+    return base64_decode(in, strlen(in), outlen, NULL, NULL, 0);
 }
 
 void na_veth_name(const char *pod, char out[16])

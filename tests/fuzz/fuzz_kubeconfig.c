@@ -1,9 +1,10 @@
-/* fuzz_kubeconfig.c — libFuzzer target for the YAML subset parser and the kubeconfig loader:
- * any byte string goes through yaml_parse and kubeconfig_parse (with an empty temporary
- * directory as the base for relative paths, so nothing the input names by a relative path
- * exists). A success must give a usable config; a failure must leave a message. */
+/* fuzz_kubeconfig.c — libFuzzer target for the YAML reader (libyaml to jansson) and the
+ * kubeconfig loader: any byte string goes through yaml_json_load and kubeconfig_parse (with an
+ * empty temporary directory as the base for relative paths, so nothing the input names by a
+ * relative path exists). A success must give a usable config; a failure must leave a
+ * message. */
 #include "kubeconfig.h"
-#include "yaml.h"
+#include "yaml_json.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512];
     err[0] = '\0';
-    json_t *v = yaml_parse((const char *)data, size, err, sizeof(err));
+    json_t *v = yaml_json_load((const char *)data, size, NULL, err, sizeof(err));
     if (!v && !err[0])
         abort();
     json_decref(v);

@@ -1,5 +1,6 @@
-/* test_kubeconfig.c — unit tests for controller/kubeconfig.c. Files live in a temporary
- * directory made per test run. */
+/* test_kubeconfig.c — unit tests for controller/kubeconfig.c (on controller/yaml_json.c, the
+ * shared base64 decoder and file reader). Files live in a temporary directory made per test
+ * run. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,6 +294,234 @@ static void test_file_fields(void **state)
     kube_config_free(&c);
 }
 
+/* A kubeconfig as several cloud CLIs leave it after each added its cluster: exec plugins
+ * (aws, gke-gcloud-auth-plugin, kubelogin) in users that are not selected must not stop the
+ * others from loading; a long plain value continued on the next line (gcloud's installHint),
+ * a block literal with an indentation indicator (az's installHint), names with ':' and '/'
+ * (EKS ARNs, oc login). */
+static const char cloud_config[] =
+    "apiVersion: v1\n"
+    "clusters:\n"
+    "- cluster:\n"
+    "    certificate-authority-data: " CA_B64 "\n"
+    "    server: https://ABCDEF.gr7.eu-west-1.eks.amazonaws.com\n"
+    "  name: arn:aws:eks:eu-west-1:123456789012:cluster/prod\n"
+    "- cluster:\n"
+    "    certificate-authority-data: " CA_B64 "\n"
+    "    server: https://34.118.1.2\n"
+    "  name: gke_my-project_europe-west1_prod\n"
+    "- cluster:\n"
+    "    certificate-authority-data: " CA_B64 "\n"
+    "    server: https://aks-dns-1a2b3c4d.hcp.westeurope.azmk8s.io:443\n"
+    "  name: aks\n"
+    "- cluster:\n"
+    "    server: https://api.crc.testing:6443\n"
+    "    certificate-authority-data: " CA_B64 "\n"
+    "  name: api-crc-testing:6443\n"
+    "contexts:\n"
+    "- context:\n"
+    "    cluster: arn:aws:eks:eu-west-1:123456789012:cluster/prod\n"
+    "    user: arn:aws:eks:eu-west-1:123456789012:cluster/prod\n"
+    "  name: arn:aws:eks:eu-west-1:123456789012:cluster/prod\n"
+    "- context:\n"
+    "    cluster: gke_my-project_europe-west1_prod\n"
+    "    user: gke_my-project_europe-west1_prod\n"
+    "  name: gke_my-project_europe-west1_prod\n"
+    "- context:\n"
+    "    cluster: aks\n"
+    "    user: clusterUser_rg_aks\n"
+    "  name: aks\n"
+    "- context:\n"
+    "    cluster: aks\n"
+    "    user: clusterAdmin_rg_aks\n"
+    "  name: aks-admin\n"
+    "- context:\n"
+    "    cluster: api-crc-testing:6443\n"
+    "    namespace: valkey\n"
+    "    user: kubeadmin/api-crc-testing:6443\n"
+    "  name: valkey/api-crc-testing:6443/kubeadmin\n"
+    "current-context: valkey/api-crc-testing:6443/kubeadmin\n"
+    "kind: Config\n"
+    "preferences: {}\n"
+    "users:\n"
+    "- name: arn:aws:eks:eu-west-1:123456789012:cluster/prod\n"
+    "  user:\n"
+    "    exec:\n"
+    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+    "      args:\n"
+    "      - --region\n"
+    "      - eu-west-1\n"
+    "      - eks\n"
+    "      - get-token\n"
+    "      - --cluster-name\n"
+    "      - prod\n"
+    "      command: aws\n"
+    "      env:\n"
+    "      - name: AWS_PROFILE\n"
+    "        value: prod\n"
+    "      interactiveMode: IfAvailable\n"
+    "      provideClusterInfo: false\n"
+    "- name: gke_my-project_europe-west1_prod\n"
+    "  user:\n"
+    "    exec:\n"
+    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+    "      command: gke-gcloud-auth-plugin\n"
+    "      installHint: Install gke-gcloud-auth-plugin for use with kubectl by following\n"
+    "        https://cloud.google.com/kubernetes-engine/docs/how-to/"
+    "cluster-access-for-kubectl#install_plugin\n"
+    "      provideClusterInfo: true\n"
+    "- name: clusterUser_rg_aks\n"
+    "  user:\n"
+    "    exec:\n"
+    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+    "      args:\n"
+    "      - get-token\n"
+    "      - --login\n"
+    "      - devicecode\n"
+    "      command: kubelogin\n"
+    "      env: null\n"
+    "      installHint: |2\n"
+    "\n"
+    "        kubelogin is not installed which is required to connect to AAD enabled cluster.\n"
+    "\n"
+    "        To learn more, please go to https://aka.ms/aks/kubelogin\n"
+    "      provideClusterInfo: false\n"
+    "- name: clusterAdmin_rg_aks\n"
+    "  user:\n"
+    "    client-certificate-data: " CERT_B64 "\n"
+    "    client-key-data: " KEY_B64 "\n"
+    "    token: 0a1b2c3d4e5f\n"
+    "- name: kubeadmin/api-crc-testing:6443\n"
+    "  user:\n"
+    "    token: sha256~AbCdEf-123_456\n";
+
+static void test_cloud_cli_configs(void **state)
+{
+    (void)state;
+    struct kube_config c;
+    parse_ok(cloud_config, NULL, &c);
+    assert_string_equal(c.context, "valkey/api-crc-testing:6443/kubeadmin");
+    assert_string_equal(c.server, "https://api.crc.testing:6443");
+    assert_string_equal(c.ca_pem, CA_PEM);
+    assert_string_equal(c.token, "sha256~AbCdEf-123_456");
+    assert_string_equal(c.namespace, "valkey");
+    kube_config_free(&c);
+
+    parse_ok(cloud_config, "aks-admin", &c);
+    assert_string_equal(c.server, "https://aks-dns-1a2b3c4d.hcp.westeurope.azmk8s.io:443");
+    assert_string_equal(c.client_cert_pem, CERT_PEM);
+    assert_string_equal(c.client_key_pem, KEY_PEM);
+    assert_string_equal(c.token, "0a1b2c3d4e5f");
+    kube_config_free(&c);
+
+    parse_fails(cloud_config, "arn:aws:eks:eu-west-1:123456789012:cluster/prod",
+                "user \"arn:aws:eks:eu-west-1:123456789012:cluster/prod\": exec credential "
+                "plugins (command \"aws\") are not supported (use a token, a token file or a "
+                "client certificate)");
+    parse_fails(cloud_config, "gke_my-project_europe-west1_prod",
+                "user \"gke_my-project_europe-west1_prod\": exec credential plugins (command "
+                "\"gke-gcloud-auth-plugin\") are not supported (use a token, a token file or a "
+                "client certificate)");
+    parse_fails(cloud_config, "aks",
+                "user \"clusterUser_rg_aks\": exec credential plugins (command \"kubelogin\") are "
+                "not supported (use a token, a token file or a client certificate)");
+
+    /* the same file on disk: the messages start with its path */
+    char path[512], err[1024], want[1024];
+    write_file("cloud-config", cloud_config);
+    path_of(path, sizeof(path), "cloud-config");
+    assert_int_equal(kubeconfig_load(path, "aks", &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want),
+             "%s: user \"clusterUser_rg_aks\": exec credential plugins (command \"kubelogin\") "
+             "are not supported (use a token, a token file or a client certificate)",
+             path);
+    assert_string_equal(err, want);
+    assert_int_equal(kubeconfig_load(path, "aks-admin", &c, err, sizeof(err)), 0);
+    kube_config_free(&c);
+}
+
+/* YAML that hand-edited and generated kubeconfigs use: anchors, aliases and merge keys,
+ * base64 wrapped in a block literal or folded, quoted values continued on the next line,
+ * flow style. */
+static void test_yaml_features(void **state)
+{
+    (void)state;
+    struct kube_config c;
+    static const char anchors[] =
+        "kind: Config\n"
+        "current-context: b\n"
+        "clusters:\n"
+        "- name: a\n"
+        "  cluster: &shared\n"
+        "    server: https://shared:6443\n"
+        "    certificate-authority-data: |\n"
+        "      LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNB\n"
+        "      Ci0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K\n"
+        "- name: b\n"
+        "  cluster:\n"
+        "    <<: *shared\n"
+        "    server: https://b:6443\n"
+        "    tls-server-name: kubernetes.default.svc\n"
+        "contexts:\n"
+        "- name: a\n"
+        "  context: {cluster: a, user: &u admin}\n"
+        "- name: b\n"
+        "  context: {cluster: b, user: *u, namespace: ns-b}\n"
+        "users:\n"
+        "- name: *u\n"
+        "  user:\n"
+        "    token: \"abc\\\n"
+        "      def\"\n";
+    parse_ok(anchors, NULL, &c);
+    assert_string_equal(c.context, "b");
+    assert_string_equal(c.server, "https://b:6443");
+    assert_string_equal(c.tls_server_name, "kubernetes.default.svc");
+    assert_string_equal(c.ca_pem, CA_PEM);
+    assert_string_equal(c.token, "abcdef");
+    assert_string_equal(c.namespace, "ns-b");
+    kube_config_free(&c);
+    parse_ok(anchors, "a", &c);
+    assert_string_equal(c.server, "https://shared:6443");
+    assert_null(c.tls_server_name);
+    kube_config_free(&c);
+
+    /* folded base64: the line breaks become spaces, which the decoder skips */
+    char cfg[4096];
+    make_config(cfg, sizeof(cfg),
+                "    server: https://h\n"
+                "    certificate-authority-data: >-\n"
+                "      LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCkNB\n"
+                "      Ci0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K\n",
+                "    token: t\n");
+    parse_ok(cfg, NULL, &c);
+    assert_string_equal(c.ca_pem, CA_PEM);
+    kube_config_free(&c);
+
+    /* flow style YAML (not JSON), single-quoted */
+    const char *flow = "{kind: Config, current-context: f, contexts: [{name: f, context: "
+                       "{cluster: f, user: f}}], clusters: [{name: f, cluster: {server: "
+                       "'https://f:6443', proxy-url: 'socks5://proxy:1080'}}], users: [{name: f, "
+                       "user: {token: 'it''s'}}]}";
+    parse_ok(flow, NULL, &c);
+    assert_string_equal(c.server, "https://f:6443");
+    assert_string_equal(c.proxy_url, "socks5://proxy:1080");
+    assert_string_equal(c.token, "it's");
+    kube_config_free(&c);
+
+    /* an alias bomb is refused, not expanded */
+    char bomb[4096];
+    size_t n = (size_t)snprintf(bomb, sizeof(bomb), "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for (int i = 1; i < 10; i++) {
+        n += (size_t)snprintf(bomb + n, sizeof(bomb) - n, "a%d: &a%d [", i, i);
+        for (int k = 0; k < 10; k++)
+            n += (size_t)snprintf(bomb + n, sizeof(bomb) - n, "%s*a%d", k ? ", " : "", i - 1);
+        n += (size_t)snprintf(bomb + n, sizeof(bomb) - n, "]\n");
+    }
+    parse_fails(bomb, NULL,
+                "line 6: the document expands to more than 1048576 nodes (aliases are counted as "
+                "copies of what they name)");
+}
+
 static void test_selection_errors(void **state)
 {
     (void)state;
@@ -357,9 +586,31 @@ static void test_cluster_errors(void **state)
     CLUSTER_FAILS("    server: https://h\n    insecure-skip-tls-verify: \"true\"\n",
                   "cluster \"cl\": insecure-skip-tls-verify must be true or false");
     CLUSTER_FAILS("    server: https://h\n    certificate-authority-data: \"LS0t!\"\n",
-                  "cluster \"cl\": certificate-authority-data is not valid base64 (at byte 4)");
+                  "cluster \"cl\": certificate-authority-data is not valid base64: invalid "
+                  "character 0x21 at byte 4");
     CLUSTER_FAILS("    server: https://h\n    certificate-authority-data: LS0tL\n",
-                  "cluster \"cl\": certificate-authority-data is not valid base64 (at byte 5)");
+                  "cluster \"cl\": certificate-authority-data is not valid base64: length is not "
+                  "a multiple of 4 (missing '=' padding?)");
+    CLUSTER_FAILS("    server: https://h\n    certificate-authority-data: LS0t-LS0t\n",
+                  "cluster \"cl\": certificate-authority-data is not valid base64: invalid "
+                  "character 0x2d at byte 4");
+    CLUSTER_FAILS("    server: https://h\n    tls-server-name: \"a/b\"\n",
+                  "cluster \"cl\": tls-server-name \"a/b\" is not a host name (letters, digits, "
+                  "'-', '_' and '.')");
+    CLUSTER_FAILS("    server: https://h\n    tls-server-name: \"kubernetes:443\"\n",
+                  "cluster \"cl\": tls-server-name \"kubernetes:443\" is not a host name "
+                  "(letters, digits, '-', '_' and '.')");
+    CLUSTER_FAILS("    server: https://h\n    proxy-url: ftp://proxy:21\n",
+                  "cluster \"cl\": proxy-url \"ftp://proxy:21\" must be an http://, https:// or "
+                  "socks5:// URL");
+    CLUSTER_FAILS("    server: https://h\n    proxy-url: proxy:3128\n",
+                  "cluster \"cl\": proxy-url \"proxy:3128\" must be an http://, https:// or "
+                  "socks5:// URL");
+    CLUSTER_FAILS("    server: https://h\n    proxy-url: http://user:pw@/\n",
+                  "cluster \"cl\": proxy-url \"http://user:pw@/\" has no host");
+    CLUSTER_FAILS("    server: https://h\n    proxy-url: \"http://pro xy\"\n",
+                  "cluster \"cl\": proxy-url \"http://pro xy\" is not a valid URL (white space "
+                  "and non-ASCII characters are not allowed)");
     CLUSTER_FAILS("    server: https://h\n    certificate-authority-data: " NOT_PEM_B64 "\n",
                   "cluster \"cl\": certificate-authority-data does not hold PEM data (no "
                   "\"-----BEGIN\" line)");
@@ -411,11 +662,18 @@ static void test_user_errors(void **state)
     } while (0)
     USER_FAILS("    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n"
                "      command: aws\n      args: [eks, get-token]\n",
+               "user \"u\": exec credential plugins (command \"aws\") are not supported (use a "
+               "token, a token file or a client certificate)");
+    USER_FAILS("    exec: {apiVersion: client.authentication.k8s.io/v1}\n",
                "user \"u\": exec credential plugins are not supported (use a token, a token file "
                "or a client certificate)");
     USER_FAILS("    auth-provider:\n      name: gcp\n",
-               "user \"u\": auth-provider plugins are not supported (use a token, a token file or "
-               "a client certificate)");
+               "user \"u\": auth-provider plugins (name \"gcp\") are not supported (use a token, "
+               "a token file or a client certificate)");
+    /* the plugin is refused even when the user also has a token */
+    USER_FAILS("    token: t\n    auth-provider:\n      name: oidc\n      config: {}\n",
+               "user \"u\": auth-provider plugins (name \"oidc\") are not supported (use a token, "
+               "a token file or a client certificate)");
     USER_FAILS("    username: admin\n    password: secret\n",
                "user \"u\": username/password (basic) authentication is not supported");
     USER_FAILS("    client-certificate-data: " CERT_B64 "\n",
@@ -424,8 +682,11 @@ static void test_user_errors(void **state)
                "user \"u\": a client certificate needs its key (and a key its certificate)");
     USER_FAILS("    client-certificate-data: " CERT_B64 "\n    client-certificate: x\n",
                "user \"u\": both client-certificate-data and client-certificate are set; keep one");
+    USER_FAILS("    client-certificate-data: " CERT_B64 "\n    client-key-data: \"S0V*\"\n",
+               "user \"u\": client-key-data is not valid base64: invalid character 0x2a at byte "
+               "3");
     USER_FAILS("    client-certificate-data: " CERT_B64 "\n    client-key-data: \"S0V Z\"\n",
-               "user \"u\": client-key-data is not valid base64 (at byte 3)");
+               "user \"u\": client-key-data does not hold PEM data (no \"-----BEGIN\" line)");
     USER_FAILS("    client-certificate: sub/client.crt\n    client-key: nokey\n",
                "user \"u\": client-key: cannot read TMP/nokey: No such file or directory");
     USER_FAILS("    tokenFile: missing\n",
@@ -448,10 +709,58 @@ static void test_load_errors(void **state)
     snprintf(want, sizeof(want), "%s: No such file or directory", path);
     assert_string_equal(err, want);
 
-    write_file("bad-yaml", "apiVersion: v1\nusers:\n- name: a\n  user: &anchor {}\n");
+    write_file("bad-yaml", "apiVersion: v1\nusers:\n- name: a\n  user: {token: t\n"
+                           "current-context: x\n");
     path_of(path, sizeof(path), "bad-yaml");
     assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
-    snprintf(want, sizeof(want), "%s:4: anchors (&) are not supported", path);
+    snprintf(want, sizeof(want),
+             "%s:5: did not find expected ',' or '}' (while parsing a flow mapping on line 4)",
+             path);
+    assert_string_equal(err, want);
+    assert_null(c.server);
+
+    write_file("tab-yaml", "apiVersion: v1\nclusters:\n\t- name: a\n");
+    path_of(path, sizeof(path), "tab-yaml");
+    assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want),
+             "%s:3: found character that cannot start any token (while scanning for the next "
+             "token)",
+             path);
+    assert_string_equal(err, want);
+
+    /* kubeconfig_parse has no file name: "line N:" */
+    const char *dup = "kind: Config\nkind: Config\n";
+    assert_int_equal(kubeconfig_parse(dup, strlen(dup), tmp, NULL, &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "line 2: duplicate key \"kind\"");
+
+    /* the 1 MiB bound: a comment pads a valid config past it */
+    char cfg[4096];
+    make_config(cfg, sizeof(cfg), "    server: https://h\n", "    token: t\n");
+    size_t n = strlen(cfg);
+    char *big = malloc(KUBECONFIG_MAX_FILE + 2);
+    assert_non_null(big);
+    memcpy(big, cfg, n);
+    memset(big + n, ' ', KUBECONFIG_MAX_FILE + 1 - n);
+    big[n] = '#';
+    big[KUBECONFIG_MAX_FILE] = '\n';
+    big[KUBECONFIG_MAX_FILE + 1] = '\0';
+    write_file("big-config", big); /* KUBECONFIG_MAX_FILE + 1 bytes */
+    path_of(path, sizeof(path), "big-config");
+    assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: larger than 1048576 bytes", path);
+    assert_string_equal(err, want);
+    big[KUBECONFIG_MAX_FILE - 1] = '\n';
+    big[KUBECONFIG_MAX_FILE] = '\0';
+    write_file("big-config", big); /* exactly the bound */
+    assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), 0);
+    assert_string_equal(c.server, "https://h");
+    kube_config_free(&c);
+    free(big);
+
+    /* not a regular file */
+    path_of(path, sizeof(path), "sub");
+    assert_int_equal(kubeconfig_load(path, NULL, &c, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: not a regular file", path);
     assert_string_equal(err, want);
 
     write_file("no-ctx", "apiVersion: v1\nkind: Config\n");
@@ -618,6 +927,8 @@ int main(void)
         cmocka_unit_test(test_data_fields),
         cmocka_unit_test(test_context_selection),
         cmocka_unit_test(test_file_fields),
+        cmocka_unit_test(test_cloud_cli_configs),
+        cmocka_unit_test(test_yaml_features),
         cmocka_unit_test(test_selection_errors),
         cmocka_unit_test(test_cluster_errors),
         cmocka_unit_test(test_user_errors),
