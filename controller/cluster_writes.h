@@ -24,8 +24,12 @@ void cluster_event(struct cluster_ctx *c, const char *type, const char *reason, 
     __attribute__((format(printf, 4, 5)));
 
 /* A Warning Event with reason and message, unless the cached status already reports message
- * in its Degraded condition (so a problem that lasts is said once, not every reconcile). */
+ * in its Degraded condition or this process warned of it last for this cluster and reason (so a
+ * problem that lasts is said once, not every reconcile, even while the cache lags). */
 void cluster_warn_once(struct cluster_ctx *c, const char *reason, const char *message);
+
+/* Forgets the warnings of cluster namespace/name (it was deleted). */
+void cluster_forget_warnings(const char *namespace_, const char *name);
 
 /* Merge patch of the status subresource with {"status": status} (status is stolen). With rv,
  * the write only succeeds on that resourceVersion (409 otherwise). Returns the HTTP code or -1. */

@@ -95,7 +95,13 @@ static bool user_sets(const struct vkc_spec *s, const char *key)
     return s->config && json_object_get(s->config, key) != NULL;
 }
 
-char *desired_valkey_conf(const struct vkc_spec *s)
+/* How render_conf writes the lines of spec.config. */
+enum conf_text {
+    CONF_FULL,       /* every line: valkey.conf as the pods read it */
+    CONF_FOR_HASH,   /* keys applied live with their name only: the text whose change needs a restart */
+};
+
+static char *render_conf(const struct vkc_spec *s, enum conf_text mode)
 {
     struct strbuf b;
     strbuf_init(&b, CONF_MAX);
@@ -138,12 +144,20 @@ char *desired_valkey_conf(const struct vkc_spec *s)
         }
         json_object_foreach((json_t *)s->config, k, v) keys[i++] = k;
         qsort(keys, n, sizeof(*keys), by_key);
-        for (i = 0; i < n; i++)
-            strbuf_printf(&b, "%s %s\n", keys[i], json_string_value(json_object_get(s->config, keys[i])));
+        for (i = 0; i < n; i++) {
+            if (mode == CONF_FOR_HASH && !conf_key_needs_restart(keys[i]))
+                strbuf_printf(&b, "%s (applied live)\n", keys[i]); /* its value is set with CONFIG SET */
+            else
+                strbuf_printf(&b, "%s %s\n", keys[i], json_string_value(json_object_get(s->config, keys[i])));
+        }
         free(keys);
     }
     return strbuf_take(&b, NULL);
 }
+
+char *desired_valkey_conf(const struct vkc_spec *s) { return render_conf(s, CONF_FULL); }
+
+char *desired_restart_conf(const struct vkc_spec *s) { return render_conf(s, CONF_FOR_HASH); }
 
 json_t *desired_config_map(const struct desired_input *in)
 {
@@ -299,7 +313,8 @@ static json_t *valkey_env(const struct vkc_spec *s, const struct desired_names *
 }
 
 /* The pod template's labels (ours, then the user's that do not clash) and annotations (the
- * user's, then the config hash that rolls the pods when valkey.conf changes). Both new.
+ * user's, then the config hash that rolls the pods when a line of valkey.conf changes that
+ * Valkey reads only at start: desired_restart_conf). Both new.
  * Returns 0, or -1 when the config could not be rendered (out of memory). */
 static int pod_metadata(const struct desired_input *in, json_t **labels, json_t **annotations)
 {
@@ -307,7 +322,7 @@ static int pod_metadata(const struct desired_input *in, json_t **labels, json_t 
     const char *k;
     const json_t *v;
     char hash[32];
-    char *conf = desired_valkey_conf(in->spec);
+    char *conf = desired_restart_conf(in->spec);
     *labels = desired_labels(in->name);
     *annotations = json_object();
     json_object_foreach((json_t *)json_object_get(pod, "labels"), k, v)

@@ -61,6 +61,12 @@ json_t *desired_auth_secret(const struct desired_input *in);
 /* The valkey.conf text the ConfigMap carries (new string, free() it). */
 char *desired_valkey_conf(const struct vkc_spec *s);
 
+/* The same with every spec.config line that is applied live (conf_key_needs_restart false)
+ * reduced to its key: the text whose change needs the pods restarted (its hash is a pod
+ * template annotation). Adding or removing a live key changes it; changing its value does
+ * not (controller/live_config.h applies that with CONFIG SET). New string, free() it. */
+char *desired_restart_conf(const struct vkc_spec *s);
+
 json_t *desired_config_map(const struct desired_input *in);
 json_t *desired_headless_service(const struct desired_input *in);
 json_t *desired_primary_service(const struct desired_input *in);

@@ -1,5 +1,6 @@
 /* password_rotation.c — see password_rotation.h. */
 #include "password_rotation.h"
+#include "clock.h"
 #include "cluster_writes.h"
 #include "desired.h"
 #include "log.h"
@@ -9,8 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* "namespace/name" -> the password every server of the cluster was last seen to accept alone.
- * Shared by the workers (each cluster is reconciled by one worker at a time). */
+/* "namespace/name" -> {"known": the password every server was last seen to accept alone,
+ * "since": when every server first accepted the Secret's new one too (monotonic ms; 0: not
+ * yet)}. Shared by the workers (each cluster is reconciled by one worker at a time). */
 static pthread_mutex_t book_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t *book;
 
@@ -19,25 +21,30 @@ static void book_key(const char *ns, const char *name, char *buf, size_t size)
     snprintf(buf, size, "%s/%s", ns, name);
 }
 
-/* The remembered password into buf, or "". */
-static void book_get(const struct cluster_ctx *c, char *buf, size_t size)
+/* The remembered password into buf ("" when none) and when the new one was first accepted
+ * everywhere (0: not yet). */
+static int64_t book_get(const struct cluster_ctx *c, char *buf, size_t size)
 {
     char key[300];
     book_key(c->ns, c->name, key, sizeof(key));
     pthread_mutex_lock(&book_lock);
-    const char *p = json_string_value(json_object_get(book, key));
+    const json_t *e = json_object_get(book, key);
+    const char *p = json_string_value(json_object_get(e, "known"));
+    int64_t since = (int64_t)json_integer_value(json_object_get(e, "since"));
     snprintf(buf, size, "%s", p ? p : "");
     pthread_mutex_unlock(&book_lock);
+    return since;
 }
 
-static void book_set(const struct cluster_ctx *c, const char *password)
+static void book_set(const struct cluster_ctx *c, const char *password, int64_t since)
 {
     char key[300];
     book_key(c->ns, c->name, key, sizeof(key));
     pthread_mutex_lock(&book_lock);
     if (!book)
         book = json_object();
-    if (book && json_object_set_new(book, key, json_string(password)) != 0)
+    json_t *e = json_pack("{s:s, s:I}", "known", password, "since", (json_int_t)since);
+    if (!book || !e || json_object_set_new(book, key, e) != 0)
         log_write(LOG_WARN, "out of memory: a rotation will need the pods restarted", "valkeycluster", c->name, NULL);
     pthread_mutex_unlock(&book_lock);
 }
@@ -128,7 +135,7 @@ void password_rotation_step(struct cluster_ctx *c)
         return;
     for (size_t i = 0; i < c->npods; i++)
         refused = refused || c->pods[i].auth_refused;
-    book_get(c, old, sizeof(old));
+    int64_t since = book_get(c, old, sizeof(old));
     if (refused && old[0] && strcmp(old, c->password) != 0)
         add_where_refused(c, old);
     for (size_t i = 0; i < c->npods && refused; i++) {
@@ -143,9 +150,16 @@ void password_rotation_step(struct cluster_ctx *c)
     }
     if (strcmp(old, c->password) == 0)
         return; /* settled: every server accepts only the Secret's password */
+    if (old[0] && since == 0) {
+        /* Every server accepts both now: clients have PASSWORD_OVERLAP_MS to move over. */
+        book_set(c, old, clock_now_ms());
+        return;
+    }
+    if (old[0] && clock_now_ms() - since < PASSWORD_OVERLAP_MS)
+        return;
     size_t dropped = 0;
     if (drop_old_passwords(c, &dropped)) {
-        book_set(c, c->password);
+        book_set(c, c->password, 0);
         if (dropped > 0)
             cluster_event(c, "Normal", "PasswordRotated",
                           "every server accepts only the auth Secret's new password (%zu dropped the old one)", dropped);

@@ -5,6 +5,7 @@
 #include "desired.h"
 #include "failover_glue.h"
 #include "field_errors.h"
+#include "live_config.h"
 #include "log.h"
 #include "owned_objects.h"
 #include "password_rotation.h"
@@ -77,6 +78,7 @@ static int settle_roles(struct cluster_ctx *c, struct pod_view **primary, int64_
     if (!*primary || !(*primary)->probed || !(*primary)->info.is_primary)
         return c->npods > 0 ? 1 : 0; /* no working primary yet (or it is down: failover's case) */
     int pending = roles_attach_replicas(c, *primary);
+    pending += live_config_step(c);
     pending += moves_requested_switchover(c, primary);
     if (*primary)
         pending += moves_scale_down(c, primary, sts_replicas);
@@ -140,6 +142,8 @@ static struct reconcile_result finish(struct cluster_ctx *c, const struct pod_vi
         .primary = primary ? primary->name : (c->down_primary[0] ? c->down_primary : NULL),
         .blocked_message = c->blocked[0] ? c->blocked : NULL};
     int status_rc = cluster_write_status(c, &f);
+    if (!c->blocked[0])
+        cluster_forget_warnings(c->ns, c->name); /* the problem is over: a new one is said again */
     roles_publish(c);
     if (pending > 0 || ready < c->spec.replicas || status_rc != 0) {
         char detail[64];
@@ -202,6 +206,8 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
     json_t *vkc = informer_get(env->clusters, ns, name);
     if (!vkc || json_object_get(json_object_get(vkc, "metadata"), "deletionTimestamp")) {
         password_rotation_forget(ns, name);
+        live_config_forget(ns, name);
+        cluster_forget_warnings(ns, name);
         json_decref(vkc);
         return res; /* gone or going: garbage collection removes what it owned */
     }

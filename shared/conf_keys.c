@@ -46,3 +46,22 @@ const struct conf_key *conf_keys_all(unsigned *n)
     *n = (unsigned)(sizeof(table) / sizeof(table[0]));
     return table;
 }
+
+/* Keys a user may set that Valkey takes only at start (IMMUTABLE in its config table, or
+ * directives that are no config parameter at all). */
+static const char *const restart_keys[] = {
+    "databases",         "io-threads",          "io-threads-do-reads", "supervised",      "pidfile",
+    "logfile",           "syslog-enabled",      "syslog-ident",        "syslog-facility", "unixsocket",
+    "unixsocketperm",    "always-show-logo",    "set-proc-title",      "proc-title-template",
+    "disable-thp",       "enable-debug-command", "enable-module-command", "enable-protected-configs",
+    "tcp-backlog",       "appenddirname",       "loadmodule",          "server-cpulist",  "bio-cpulist",
+    "aof-rewrite-cpulist", "bgsave-cpulist",    "ignore-warnings",     "locale-collate",  "oom-score-adj",
+};
+
+bool conf_key_needs_restart(const char *key)
+{
+    for (unsigned i = 0; i < sizeof(restart_keys) / sizeof(restart_keys[0]); i++)
+        if (strcmp(key, restart_keys[i]) == 0)
+            return true;
+    return false;
+}

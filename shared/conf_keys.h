@@ -24,6 +24,11 @@ struct conf_key {
 /* The rule for key (borrowed, static), or NULL when the key is the user's alone. */
 const struct conf_key *conf_key_lookup(const char *key);
 
+/* True when Valkey reads key only at start (it refuses CONFIG SET of it at run time, or it is a
+ * directive rather than a config parameter): a change of it in spec.config is applied by a
+ * rolling restart of the pods. Every other key of spec.config is applied live with CONFIG SET. */
+bool conf_key_needs_restart(const char *key);
+
 /* The whole table, for docs and tests: *n receives its length. */
 const struct conf_key *conf_keys_all(unsigned *n);
 
