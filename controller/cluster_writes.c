@@ -2,8 +2,8 @@
 #include "cluster_writes.h"
 #include "desired.h"
 #include "log.h"
+#include "memo.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,40 +64,27 @@ void cluster_event(struct cluster_ctx *c, const char *type, const char *reason, 
 }
 
 /* "namespace/name/reason" -> the message last warned about: the cache may not show the status
- * written after the first warning when the next reconcile runs. Shared by the workers. */
-static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
-static json_t *warned;
+ * written after the first warning when the next reconcile runs. */
+static struct memo warned = MEMO_INIT;
 
 /* True when message was the last one warned about for (c, reason); remembers it otherwise. */
 static bool warned_before(const struct cluster_ctx *c, const char *reason, const char *message)
 {
     char key[400];
     snprintf(key, sizeof(key), "%s/%s/%s", c->ns, c->name, reason);
-    pthread_mutex_lock(&warned_lock);
-    if (!warned)
-        warned = json_object();
-    const char *last = json_string_value(json_object_get(warned, key));
-    bool same = last && strcmp(last, message) == 0;
-    if (!same && warned)
-        json_object_set_new(warned, key, json_string(message));
-    pthread_mutex_unlock(&warned_lock);
+    json_t *last = memo_get(&warned, key);
+    bool same = last && strcmp(json_string_value(last), message) == 0;
+    json_decref(last);
+    if (!same)
+        memo_set(&warned, key, json_string(message));
     return same;
 }
 
 void cluster_forget_warnings(const char *namespace_, const char *name)
 {
     char prefix[300];
-    const char *key;
-    json_t *v;
-    void *tmp;
-    int n = snprintf(prefix, sizeof(prefix), "%s/%s/", namespace_, name);
-    pthread_mutex_lock(&warned_lock);
-    json_object_foreach_safe(warned, tmp, key, v)
-    {
-        if (n > 0 && strncmp(key, prefix, (size_t)n) == 0)
-            json_object_del(warned, key);
-    }
-    pthread_mutex_unlock(&warned_lock);
+    snprintf(prefix, sizeof(prefix), "%s/%s/", namespace_, name);
+    memo_forget_prefix(&warned, prefix);
 }
 
 void cluster_warn_once(struct cluster_ctx *c, const char *reason, const char *message)

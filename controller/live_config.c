@@ -3,16 +3,15 @@
 #include "cluster_writes.h"
 #include "conf_keys.h"
 #include "log.h"
+#include "memo.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* "namespace/pod" -> "<run_id> <fingerprint of the live lines applied>". Shared by the workers. */
-static pthread_mutex_t applied_lock = PTHREAD_MUTEX_INITIALIZER;
-static json_t *applied;
+/* "namespace/pod" -> "<run_id> <fingerprint of the live lines applied>". */
+static struct memo applied = MEMO_INIT;
 
 /* FNV-1a over the live lines, sorted by key: what a server should have. */
 static unsigned long long fingerprint(const json_t *config)
@@ -46,10 +45,9 @@ static bool already_applied(const struct cluster_ctx *c, const struct pod_view *
 {
     char key[300];
     snprintf(key, sizeof(key), "%s/%s", c->ns, p->name);
-    pthread_mutex_lock(&applied_lock);
-    const char *m = json_string_value(json_object_get(applied, key));
-    bool same = m && strcmp(m, memo) == 0;
-    pthread_mutex_unlock(&applied_lock);
+    json_t *m = memo_get(&applied, key);
+    bool same = m && strcmp(json_string_value(m), memo) == 0;
+    json_decref(m);
     return same;
 }
 
@@ -57,28 +55,16 @@ static void remember(const struct cluster_ctx *c, const struct pod_view *p, cons
 {
     char key[300];
     snprintf(key, sizeof(key), "%s/%s", c->ns, p->name);
-    pthread_mutex_lock(&applied_lock);
-    if (!applied)
-        applied = json_object();
-    if (applied)
-        json_object_set_new(applied, key, json_string(memo));
-    pthread_mutex_unlock(&applied_lock);
+    memo_set(&applied, key, json_string(memo));
 }
 
 void live_config_forget(const char *ns, const char *name)
 {
-    const char *key;
-    json_t *v;
-    void *tmp;
+    /* "ns/name-" also matches the pods of a cluster "name-x": they are only sent their values
+     * again once. */
     char prefix[300];
-    int n = snprintf(prefix, sizeof(prefix), "%s/%s-", ns, name);
-    pthread_mutex_lock(&applied_lock);
-    json_object_foreach_safe(applied, tmp, key, v)
-    {
-        if (n > 0 && strncmp(key, prefix, (size_t)n) == 0)
-            json_object_del(applied, key);
-    }
-    pthread_mutex_unlock(&applied_lock);
+    snprintf(prefix, sizeof(prefix), "%s/%s-", ns, name);
+    memo_forget_prefix(&applied, prefix);
 }
 
 /* CONFIG SET of every live key on p. Returns 0, or -1 with why set (the key and Valkey's

@@ -4,58 +4,44 @@
 #include "cluster_writes.h"
 #include "desired.h"
 #include "log.h"
+#include "memo.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 /* "namespace/name" -> {"known": the password every server was last seen to accept alone,
  * "since": when every server first accepted the Secret's new one too (monotonic ms; 0: not
- * yet)}. Shared by the workers (each cluster is reconciled by one worker at a time). */
-static pthread_mutex_t book_lock = PTHREAD_MUTEX_INITIALIZER;
-static json_t *book;
-
-static void book_key(const char *ns, const char *name, char *buf, size_t size)
-{
-    snprintf(buf, size, "%s/%s", ns, name);
-}
+ * yet)}. */
+static struct memo book = MEMO_INIT;
 
 /* The remembered password into buf ("" when none) and when the new one was first accepted
  * everywhere (0: not yet). */
 static int64_t book_get(const struct cluster_ctx *c, char *buf, size_t size)
 {
     char key[300];
-    book_key(c->ns, c->name, key, sizeof(key));
-    pthread_mutex_lock(&book_lock);
-    const json_t *e = json_object_get(book, key);
+    snprintf(key, sizeof(key), "%s/%s", c->ns, c->name);
+    json_t *e = memo_get(&book, key);
     const char *p = json_string_value(json_object_get(e, "known"));
     int64_t since = (int64_t)json_integer_value(json_object_get(e, "since"));
     snprintf(buf, size, "%s", p ? p : "");
-    pthread_mutex_unlock(&book_lock);
+    json_decref(e);
     return since;
 }
 
 static void book_set(const struct cluster_ctx *c, const char *password, int64_t since)
 {
     char key[300];
-    book_key(c->ns, c->name, key, sizeof(key));
-    pthread_mutex_lock(&book_lock);
-    if (!book)
-        book = json_object();
-    json_t *e = json_pack("{s:s, s:I}", "known", password, "since", (json_int_t)since);
-    if (!book || !e || json_object_set_new(book, key, e) != 0)
+    snprintf(key, sizeof(key), "%s/%s", c->ns, c->name);
+    if (memo_set(&book, key, json_pack("{s:s, s:I}", "known", password, "since", (json_int_t)since)) != 0)
         log_write(LOG_WARN, "out of memory: a rotation will need the pods restarted", "valkeycluster", c->name, NULL);
-    pthread_mutex_unlock(&book_lock);
 }
 
 void password_rotation_forget(const char *ns, const char *name)
 {
     char key[300];
-    book_key(ns, name, key, sizeof(key));
-    pthread_mutex_lock(&book_lock);
-    json_object_del(book, key);
-    pthread_mutex_unlock(&book_lock);
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    memo_forget(&book, key);
 }
 
 /* Adds the Secret's password on p's server, logged in with old. Returns 0 or -1. */
