@@ -50,6 +50,10 @@ void desired_names_of(const char *name, const struct vkc_spec *s, struct desired
  * app.kubernetes.io/instance=<name>, app.kubernetes.io/managed-by=gungnir. */
 json_t *desired_labels(const char *name);
 
+/* The selector's matchLabels (new): the labels of a cluster's pods that never change over its
+ * life. */
+json_t *desired_selector_labels(const char *name);
+
 /* The label selector of a cluster's pods as text for a list call ("a=b,c=d"). */
 void desired_selector_text(const char *name, char *buf, size_t size);
 
