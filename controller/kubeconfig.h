@@ -22,7 +22,7 @@
  * KUBECONFIG_MAX_FILE bytes (file_read.h). Unknown fields (preferences, extensions, ...) are
  * ignored. The YAML is read by yaml_json.h (libyaml): block and flow style, every quoting
  * style, multi-line values, anchors, aliases and merge keys, with its bounds on nesting and
- * alias expansion. */
+ * alias expansion. The in-cluster config (the service account's) is incluster_config.h. */
 #ifndef GUNGNIR_KUBECONFIG_H
 #define GUNGNIR_KUBECONFIG_H
 
@@ -30,7 +30,6 @@
 #include <stddef.h>
 
 #define KUBECONFIG_MAX_FILE (1024 * 1024) /* bytes, for the kubeconfig and each file it names */
-#define KUBECONFIG_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 /* Every pointer is owned by the struct (kube_config_free releases them); NULL when absent.
  * The PEM buffers are also NUL-terminated. */
@@ -63,21 +62,11 @@ int kubeconfig_load(const char *path, const char *context, struct kube_config *o
 int kubeconfig_parse(const char *text, size_t len, const char *base_dir, const char *context,
                      struct kube_config *out, char *err, size_t errlen);
 
-/* The in-cluster config: server from KUBERNETES_SERVICE_HOST (an IPv6 address is bracketed)
- * and KUBERNETES_SERVICE_PORT, CA from KUBECONFIG_SA_DIR/ca.crt, token file
- * KUBECONFIG_SA_DIR/token (read once to check it, path kept), namespace from $POD_NAMESPACE,
- * else KUBECONFIG_SA_DIR/namespace, else "default". Returns 0 or -1 (*out zeroed, err set). */
-int kubeconfig_in_cluster(struct kube_config *out, char *err, size_t errlen);
-
-/* As kubeconfig_in_cluster with the service account files in dir instead (for tests). */
-int kubeconfig_in_cluster_dir(const char *dir, struct kube_config *out, char *err,
-                              size_t errlen);
-
 /* The controller's search order: flag_path (the --kubeconfig flag) when non-empty; else the
  * first non-empty entry of $KUBECONFIG (a ':' list; the files are not merged); else the
- * in-cluster config when KUBERNETES_SERVICE_HOST is set; else $HOME/.kube/config. If the
- * in-cluster config fails and $HOME/.kube/config exists, that file is used. The current
- * context is used. Returns 0 or -1 (*out zeroed, err set). */
+ * in-cluster config (incluster_config.h) when KUBERNETES_SERVICE_HOST is set; else
+ * $HOME/.kube/config. If the in-cluster config fails and $HOME/.kube/config exists, that
+ * file is used. The current context is used. Returns 0 or -1 (*out zeroed, err set). */
 int kubeconfig_resolve(const char *flag_path, struct kube_config *out, char *err,
                        size_t errlen);
 
