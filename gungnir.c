@@ -27,19 +27,21 @@ static int fail(const char *msg, const char *err)
     return 1;
 }
 
-int main(int argc, char **argv)
-{
-    struct gungnir_config cfg;
-    char err[512];
-    struct cert_store *certs = NULL;
-    struct webhook_server *webhook = NULL;
-    struct ops_server *health = NULL, *metrics = NULL;
-    struct controller *controller = NULL;
-    sigset_t stop_signals;
-    int sig = 0, rc = 1;
+/* Everything main starts; NULL when not started. stop_parts stops what is set. */
+struct parts {
+    struct cert_store *certs;
+    struct webhook_server *webhook;
+    struct ops_server *health, *metrics;
+    struct controller *controller;
+};
 
-    config_defaults(&cfg);
-    int parsed = config_parse(&cfg, argc, argv, err, sizeof(err));
+/* Fills *cfg from the defaults and the flags. Returns -1 to go on, or the exit code: 0 after
+ * printing the usage for --help, 2 after a message on stderr for bad flags. */
+static int parse_flags(struct gungnir_config *cfg, int argc, char **argv)
+{
+    char err[512];
+    config_defaults(cfg);
+    int parsed = config_parse(cfg, argc, argv, err, sizeof(err));
     if (parsed == 1) {
         config_usage(stdout);
         return 0;
@@ -48,73 +50,119 @@ int main(int argc, char **argv)
         fprintf(stderr, "gungnir: %s\n", err);
         return 2;
     }
-    log_set_level(cfg.log_level);
+    log_set_level(cfg->log_level);
+    return -1;
+}
 
-    /* Signals are taken synchronously by this thread; every thread started below inherits
-     * the mask, so none of them is interrupted. */
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+/* Signals are taken synchronously by this thread (wait_for_stop); every thread started after
+ * this inherits the mask, so none of them is interrupted. */
+static void block_stop_signals(sigset_t *stop_signals)
+{
+    sigemptyset(stop_signals);
+    sigaddset(stop_signals, SIGTERM);
+    sigaddset(stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
-    bool same_ops = cfg.health_bind.enabled && cfg.metrics_bind.enabled &&
-                    cfg.health_bind.port == cfg.metrics_bind.port &&
-                    strcmp(cfg.health_bind.host, cfg.metrics_bind.host) == 0;
-    if (cfg.health_bind.enabled &&
-        !(health = ops_server_start(&cfg.health_bind, true, same_ops, is_ready, err, sizeof(err)))) {
-        rc = fail("cannot start the health probe server", err);
-        goto out;
-    }
-    if (cfg.metrics_bind.enabled && !same_ops &&
-        !(metrics = ops_server_start(&cfg.metrics_bind, false, true, NULL, err, sizeof(err)))) {
-        rc = fail("cannot start the metrics server", err);
-        goto out;
-    }
+/* Starts the health probe and the metrics servers (one server when they share an address).
+ * Returns 0, or 1 after logging the error. */
+static int start_ops(const struct gungnir_config *cfg, struct parts *p)
+{
+    char err[512];
+    bool same_ops = cfg->health_bind.enabled && cfg->metrics_bind.enabled &&
+                    cfg->health_bind.port == cfg->metrics_bind.port &&
+                    strcmp(cfg->health_bind.host, cfg->metrics_bind.host) == 0;
+    if (cfg->health_bind.enabled &&
+        !(p->health = ops_server_start(&cfg->health_bind, true, same_ops, is_ready, err, sizeof(err))))
+        return fail("cannot start the health probe server", err);
+    if (cfg->metrics_bind.enabled && !same_ops &&
+        !(p->metrics = ops_server_start(&cfg->metrics_bind, false, true, NULL, err, sizeof(err))))
+        return fail("cannot start the metrics server", err);
+    return 0;
+}
 
-    if (!cfg.disable_webhook) {
-        certs = cert_store_open(cfg.webhook_cert_dir, err, sizeof(err));
-        if (!certs) {
-            rc = fail("cannot load the webhook serving certificate", err);
-            goto out;
-        }
-        cert_store_activate(certs);
-        if (cert_store_watch(certs, cfg.cert_reload_interval_s) != 0) {
-            rc = fail("cannot start the certificate watcher", "pthread_create failed");
-            goto out;
-        }
-        webhook = webhook_server_start(&cfg, err, sizeof(err));
-        if (!webhook) {
-            rc = fail("cannot start the webhook server", err);
-            goto out;
-        }
-        char port[16];
-        snprintf(port, sizeof(port), "%d", cfg.webhook_bind.port);
-        log_write(LOG_INFO, "webhook serving", "host", cfg.webhook_bind.host[0] ? cfg.webhook_bind.host : "*",
-                  "port", port, "certDir", cfg.webhook_cert_dir, NULL);
+/* Loads and watches the serving certificate and starts the webhook server, then reports
+ * ready. Returns 0, or 1 after logging the error. */
+static int start_webhook(const struct gungnir_config *cfg, struct parts *p)
+{
+    char err[512];
+    p->certs = cert_store_open(cfg->webhook_cert_dir, err, sizeof(err));
+    if (!p->certs)
+        return fail("cannot load the webhook serving certificate", err);
+    cert_store_activate(p->certs);
+    if (cert_store_watch(p->certs, cfg->cert_reload_interval_s) != 0)
+        return fail("cannot start the certificate watcher", "pthread_create failed");
+    p->webhook = webhook_server_start(cfg, err, sizeof(err));
+    if (!p->webhook)
+        return fail("cannot start the webhook server", err);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cfg->webhook_bind.port);
+    log_write(LOG_INFO, "webhook serving", "host", cfg->webhook_bind.host[0] ? cfg->webhook_bind.host : "*",
+              "port", port, "certDir", cfg->webhook_cert_dir, NULL);
+    atomic_store(&webhook_ready, true);
+    return 0;
+}
+
+/* Starts the controller; without the webhook, readiness is the controller's start. Returns
+ * 0, or 1 after logging the error. */
+static int start_controller(const struct gungnir_config *cfg, struct parts *p)
+{
+    char err[512];
+    p->controller = controller_start(cfg, err, sizeof(err));
+    if (!p->controller)
+        return fail("cannot start the controller", err);
+    if (cfg->disable_webhook)
         atomic_store(&webhook_ready, true);
-    }
+    return 0;
+}
 
-    if (!cfg.disable_controller) {
-        controller = controller_start(&cfg, err, sizeof(err));
-        if (!controller) {
-            rc = fail("cannot start the controller", err);
-            goto out;
-        }
-        if (cfg.disable_webhook)
-            atomic_store(&webhook_ready, true);
-    }
+/* Starts every enabled part in order. Returns 0, or 1 at the first that fails (what started
+ * is left in *p for stop_parts). */
+static int start_parts(const struct gungnir_config *cfg, struct parts *p)
+{
+    if (start_ops(cfg, p) != 0)
+        return 1;
+    if (!cfg->disable_webhook && start_webhook(cfg, p) != 0)
+        return 1;
+    if (!cfg->disable_controller && start_controller(cfg, p) != 0)
+        return 1;
+    return 0;
+}
 
-    sigwait(&stop_signals, &sig);
+/* Blocks until SIGTERM or SIGINT, then reports not ready. */
+static void wait_for_stop(const sigset_t *stop_signals)
+{
+    int sig = 0;
+    sigwait(stop_signals, &sig);
     log_write(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
     atomic_store(&webhook_ready, false);
-    rc = 0;
-out:
-    controller_stop(controller);
-    webhook_server_stop(webhook);
-    cert_store_close(certs);
-    ops_server_stop(health);
-    ops_server_stop(metrics);
+}
+
+/* Stops what was started, the controller first, and frees it all. */
+static void stop_parts(struct parts *p)
+{
+    controller_stop(p->controller);
+    webhook_server_stop(p->webhook);
+    cert_store_close(p->certs);
+    ops_server_stop(p->health);
+    ops_server_stop(p->metrics);
     metrics_reset();
+}
+
+int main(int argc, char **argv)
+{
+    struct gungnir_config cfg;
+    struct parts parts = {0};
+    sigset_t stop_signals;
+
+    int exit_code = parse_flags(&cfg, argc, argv);
+    if (exit_code >= 0)
+        return exit_code;
+    block_stop_signals(&stop_signals);
+    int rc = start_parts(&cfg, &parts);
+    if (rc == 0)
+        wait_for_stop(&stop_signals);
+    stop_parts(&parts);
     return rc;
 }
