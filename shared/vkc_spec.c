@@ -246,29 +246,11 @@ static void parse_priorities(ferr_list *e, const json_t *failover, struct vkc_sp
     }
 }
 
-int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
+/* The server itself: replicas, image and pull policy, resources and QoS class. */
+static void read_workload(ferr_list *errs, const json_t *spec, struct vkc_spec *s)
 {
-    size_t before = errs->count + errs->dropped;
     const json_t *obj = NULL;
     int en;
-
-    memset(s, 0, sizeof(*s));
-    if (!spec) {
-        ferr_add(errs, FERR_REQUIRED, "spec", NULL, NULL);
-        return -1;
-    }
-    if (!json_is_object(spec)) {
-        ferr_add(errs, FERR_TYPE, "spec", spec, "object");
-        return -1;
-    }
-
-    /* A field that is missing or of the wrong type keeps its default, so that a type error is
-     * not followed by a range error about a value the user never wrote. */
-    s->replicas = VKC_DEFAULT_REPLICAS;
-    s->probe_interval_ms = VKC_DEFAULT_PROBE_INTERVAL_MS;
-    s->failure_threshold = VKC_DEFAULT_FAILURE_THRESHOLD;
-    s->replica_priority = VKC_DEFAULT_REPLICA_PRIORITY;
-
     read_int(errs, spec, "spec", "replicas", &s->replicas);
     if (read_string(errs, spec, "spec", "image", &s->image) < 0)
         s->image = VKC_DEFAULT_IMAGE;
@@ -284,8 +266,13 @@ int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
         s->has_qos = true;
         s->qos = (enum vkc_qos)en;
     }
+}
 
-    obj = NULL;
+/* The data: spec.storage, spec.persistence and spec.maxmemory. */
+static void read_storage(ferr_list *errs, const json_t *spec, struct vkc_spec *s)
+{
+    const json_t *obj = NULL;
+    int en;
     if (read_object(errs, spec, "spec", "storage", &obj) > 0) {
         s->has_storage_size = read_quantity(errs, obj, "spec.storage", "size", &s->storage_size) > 0;
         read_string(errs, obj, "spec.storage", "storageClassName", &s->storage_class);
@@ -295,8 +282,13 @@ int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
         read_enum(errs, obj, "spec.persistence", "mode", vkc_persistence_names, &en) > 0)
         s->persistence = (enum vkc_persistence)en;
     s->has_maxmemory = read_quantity(errs, spec, "spec", "maxmemory", &s->maxmemory) > 0;
+}
 
-    obj = NULL;
+/* Who may talk to the servers: spec.auth and spec.tls with its issuerRef. */
+static void read_auth_tls(ferr_list *errs, const json_t *spec, struct vkc_spec *s)
+{
+    const json_t *obj = NULL;
+    int en;
     if (read_object(errs, spec, "spec", "auth", &obj) > 0) {
         read_bool(errs, obj, "spec.auth", "enabled", &s->auth_enabled);
         read_string(errs, obj, "spec.auth", "secretName", &s->auth_secret_name);
@@ -315,8 +307,12 @@ int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
                 s->issuer_kind = vkc_issuer_kind_names[en];
         }
     }
+}
 
-    obj = NULL;
+/* spec.failover: probing, the threshold, priorities and the lag bound. */
+static void read_failover(ferr_list *errs, const json_t *spec, struct vkc_spec *s)
+{
+    const json_t *obj = NULL;
     if (read_object(errs, spec, "spec", "failover", &obj) > 0) {
         read_bool(errs, obj, "spec.failover", "enabled", &s->failover_enabled);
         read_int(errs, obj, "spec.failover", "probeIntervalMilliseconds", &s->probe_interval_ms);
@@ -325,8 +321,14 @@ int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
         read_int(errs, obj, "spec.failover", "maxLagBytes", &s->max_lag_bytes);
         parse_priorities(errs, obj, s);
     }
+}
 
-    obj = NULL;
+/* What surrounds the servers: spec.config, spec.pod, spec.antiAffinity, spec.service,
+ * spec.podDisruptionBudget and spec.metrics. */
+static void read_pod_service(ferr_list *errs, const json_t *spec, struct vkc_spec *s)
+{
+    const json_t *obj = NULL;
+    int en;
     if (read_object(errs, spec, "spec", "config", &obj) > 0)
         s->config = obj;
     obj = NULL;
@@ -345,7 +347,34 @@ int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
     obj = NULL;
     if (read_object(errs, spec, "spec", "metrics", &obj) > 0)
         read_bool(errs, obj, "spec.metrics", "enabled", &s->metrics_enabled);
+}
 
+int vkc_spec_parse(const json_t *spec, struct vkc_spec *s, ferr_list *errs)
+{
+    size_t before = errs->count + errs->dropped;
+
+    memset(s, 0, sizeof(*s));
+    if (!spec) {
+        ferr_add(errs, FERR_REQUIRED, "spec", NULL, NULL);
+        return -1;
+    }
+    if (!json_is_object(spec)) {
+        ferr_add(errs, FERR_TYPE, "spec", spec, "object");
+        return -1;
+    }
+
+    /* A field that is missing or of the wrong type keeps its default, so that a type error is
+     * not followed by a range error about a value the user never wrote. */
+    s->replicas = VKC_DEFAULT_REPLICAS;
+    s->probe_interval_ms = VKC_DEFAULT_PROBE_INTERVAL_MS;
+    s->failure_threshold = VKC_DEFAULT_FAILURE_THRESHOLD;
+    s->replica_priority = VKC_DEFAULT_REPLICA_PRIORITY;
+
+    read_workload(errs, spec, s);
+    read_storage(errs, spec, s);
+    read_auth_tls(errs, spec, s);
+    read_failover(errs, spec, s);
+    read_pod_service(errs, spec, s);
     return errs->count + errs->dropped == before ? 0 : -1;
 }
 
