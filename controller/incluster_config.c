@@ -1,5 +1,6 @@
 /* incluster_config.c — the config of a pod's service account (see incluster_config.h). */
 #include "incluster_config.h"
+#include "errbuf.h"
 
 #include "file_read.h"
 #include "kube_cred_files.h"
@@ -17,17 +18,6 @@
 #define IC_MSG_MAX 1024
 #define IC_WHAT "in-cluster config"
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    utf8_trim(err);
-}
 
 /* The server URL from KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, into url. Returns
  * 0 or -1 with err set. */
@@ -36,18 +26,18 @@ static int service_url(char *url, size_t urllen, char *err, size_t errlen)
     const char *host = getenv("KUBERNETES_SERVICE_HOST");
     const char *port = getenv("KUBERNETES_SERVICE_PORT");
     if (!host || !host[0] || !port || !port[0]) {
-        set_err(err, errlen,
+        errbuf_set(err, errlen,
                 "not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
                 "must be set");
         return -1;
     }
     unsigned long pv;
     if (!kube_endpoint_port(port, strlen(port), &pv)) {
-        set_err(err, errlen, "KUBERNETES_SERVICE_PORT \"%.20s\" is not a port number", port);
+        errbuf_set(err, errlen, "KUBERNETES_SERVICE_PORT \"%.20s\" is not a port number", port);
         return -1;
     }
     if (strlen(host) > 253 || strpbrk(host, "/@?#[] \t\r\n")) {
-        set_err(err, errlen, "KUBERNETES_SERVICE_HOST \"%.100s\" is not a host name or address",
+        errbuf_set(err, errlen, "KUBERNETES_SERVICE_HOST \"%.100s\" is not a host name or address",
                 host);
         return -1;
     }
@@ -61,16 +51,16 @@ static int load_ca(const char *dir, struct kube_config *out, char *msg, size_t m
 {
     char path[KUBE_CRED_PATH_MAX], why[IC_MSG_MAX / 2];
     if (kube_cred_resolve_path(dir, "ca.crt", path, sizeof(path), why, sizeof(why)) < 0) {
-        set_err(msg, msglen, IC_WHAT ": %s", why);
+        errbuf_set(msg, msglen, IC_WHAT ": %s", why);
         return -1;
     }
     out->ca_pem = file_read(path, KUBECONFIG_MAX_FILE, &out->ca_pem_len, why, sizeof(why));
     if (!out->ca_pem) {
-        set_err(msg, msglen, IC_WHAT ": cannot read the CA %s", why);
+        errbuf_set(msg, msglen, IC_WHAT ": cannot read the CA %s", why);
         return -1;
     }
     if (!kube_cred_has_pem(out->ca_pem, out->ca_pem_len)) {
-        set_err(msg, msglen, IC_WHAT ": %s holds no PEM data", path);
+        errbuf_set(msg, msglen, IC_WHAT ": %s holds no PEM data", path);
         return -1;
     }
     return 0;
@@ -84,20 +74,20 @@ static int read_namespace_file(const char *dir, char **ns_file, char *msg, size_
     size_t len;
     *ns_file = NULL;
     if (kube_cred_resolve_path(dir, "namespace", path, sizeof(path), why, sizeof(why)) < 0) {
-        set_err(msg, msglen, IC_WHAT ": %s", why);
+        errbuf_set(msg, msglen, IC_WHAT ": %s", why);
         return -1;
     }
     struct stat st;
     if (stat(path, &st) != 0) {
         if (errno == ENOENT)
             return 0;
-        set_err(msg, msglen, IC_WHAT ": cannot read the namespace %s: %s", path,
+        errbuf_set(msg, msglen, IC_WHAT ": cannot read the namespace %s: %s", path,
                 strerror(errno));
         return -1;
     }
     *ns_file = file_read(path, 4096, &len, why, sizeof(why));
     if (!*ns_file) {
-        set_err(msg, msglen, IC_WHAT ": cannot read the namespace %s", why);
+        errbuf_set(msg, msglen, IC_WHAT ": cannot read the namespace %s", why);
         return -1;
     }
     size_t n = strlen(*ns_file);
@@ -120,7 +110,7 @@ static int set_namespace(const char *dir, struct kube_config *out, char *msg, si
     }
     int rc = 0;
     if (!kube_endpoint_is_dns_label(ns)) {
-        set_err(msg, msglen, IC_WHAT ": namespace \"%.100s\" is not a valid namespace name", ns);
+        errbuf_set(msg, msglen, IC_WHAT ": namespace \"%.100s\" is not a valid namespace name", ns);
         rc = -1;
     } else {
         size_t n = strlen(ns);
@@ -128,7 +118,7 @@ static int set_namespace(const char *dir, struct kube_config *out, char *msg, si
         if (out->namespace) {
             memcpy(out->namespace, ns, n + 1);
         } else {
-            set_err(msg, msglen, "out of memory");
+            errbuf_set(msg, msglen, "out of memory");
             rc = -1;
         }
     }
@@ -148,7 +138,7 @@ int kubeconfig_in_cluster_dir(const char *dir, struct kube_config *out, char *er
         kube_cred_load_token_file("token", dir, IC_WHAT, out, msg, sizeof(msg)) < 0 ||
         load_ca(dir, out, msg, sizeof(msg)) < 0 || set_namespace(dir, out, msg, sizeof(msg)) < 0) {
         kube_config_free(out);
-        set_err(err, errlen, "%s", msg);
+        errbuf_set(err, errlen, "%s", msg);
         return -1;
     }
     return 0;

@@ -1,6 +1,7 @@
 /* kube_cred_files.c — resolved paths, PEM recognition and token files (see
  * kube_cred_files.h). */
 #include "kube_cred_files.h"
+#include "errbuf.h"
 
 #include "base64.h"
 #include "file_read.h"
@@ -11,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    utf8_trim(err);
-}
 
 int kube_cred_resolve_path(const char *base_dir, const char *p, char *out, size_t outlen,
                            char *err, size_t errlen)
@@ -31,7 +21,7 @@ int kube_cred_resolve_path(const char *base_dir, const char *p, char *out, size_
         n = snprintf(out, outlen, "%s", p);
     } else {
         if (!base_dir || !base_dir[0]) {
-            set_err(err, errlen, "relative path \"%s\" with no directory to resolve it in", p);
+            errbuf_set(err, errlen, "relative path \"%s\" with no directory to resolve it in", p);
             return -1;
         }
         size_t bl = strlen(base_dir);
@@ -39,7 +29,7 @@ int kube_cred_resolve_path(const char *base_dir, const char *p, char *out, size_
         n = snprintf(out, outlen, "%s%s%s", base_dir, slash ? "" : "/", p);
     }
     if (n < 0 || (size_t)n >= outlen) {
-        set_err(err, errlen, "path \"%.200s...\" is too long", p);
+        errbuf_set(err, errlen, "path \"%.200s...\" is too long", p);
         return -1;
     }
     return 0;
@@ -63,11 +53,11 @@ static int pem_from_data(const struct kube_cred_item *item, const char *what, ch
     *out = (char *)base64_decode(item->data, strlen(item->data), outlen, NULL, why,
                                  sizeof(why));
     if (!*out) {
-        set_err(msg, msglen, "%s: %s is not valid base64: %s", what, item->data_key, why);
+        errbuf_set(msg, msglen, "%s: %s is not valid base64: %s", what, item->data_key, why);
         return -1;
     }
     if (!kube_cred_has_pem(*out, *outlen)) {
-        set_err(msg, msglen, "%s: %s does not hold PEM data (no \"-----BEGIN\" line)", what,
+        errbuf_set(msg, msglen, "%s: %s does not hold PEM data (no \"-----BEGIN\" line)", what,
                 item->data_key);
         return -1;
     }
@@ -81,16 +71,16 @@ static int pem_from_file(const struct kube_cred_item *item, const char *what,
 {
     char path[KUBE_CRED_PATH_MAX], why[512];
     if (kube_cred_resolve_path(base_dir, item->file, path, sizeof(path), why, sizeof(why)) < 0) {
-        set_err(msg, msglen, "%s: %s: %s", what, item->file_key, why);
+        errbuf_set(msg, msglen, "%s: %s: %s", what, item->file_key, why);
         return -1;
     }
     *out = file_read(path, KUBECONFIG_MAX_FILE, outlen, why, sizeof(why));
     if (!*out) {
-        set_err(msg, msglen, "%s: %s: cannot read %s", what, item->file_key, why);
+        errbuf_set(msg, msglen, "%s: %s: cannot read %s", what, item->file_key, why);
         return -1;
     }
     if (!kube_cred_has_pem(*out, *outlen)) {
-        set_err(msg, msglen, "%s: %s: %s holds no PEM data (no \"-----BEGIN\" line)", what,
+        errbuf_set(msg, msglen, "%s: %s: %s holds no PEM data (no \"-----BEGIN\" line)", what,
                 item->file_key, path);
         return -1;
     }
@@ -102,7 +92,7 @@ int kube_cred_load_pem(const struct kube_cred_item *item, const char *what,
                        size_t msglen)
 {
     if (item->data && item->file) {
-        set_err(msg, msglen, "%s: both %s and %s are set; keep one", what, item->data_key,
+        errbuf_set(msg, msglen, "%s: both %s and %s are set; keep one", what, item->data_key,
                 item->file_key);
         return -1;
     }
@@ -123,13 +113,13 @@ int kube_cred_clean_token(char *tok, const char *what, char *msg, size_t msglen)
     memmove(tok, tok + lead, n - lead + 1);
     n -= lead;
     if (n == 0) {
-        set_err(msg, msglen, "%s: the token is empty", what);
+        errbuf_set(msg, msglen, "%s: the token is empty", what);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)tok[i];
         if (c < 0x20 || c > 0x7E) {
-            set_err(msg, msglen,
+            errbuf_set(msg, msglen,
                     "%s: the token holds a control or non-ASCII character (at byte %zu)", what,
                     i);
             return -1;
@@ -144,26 +134,26 @@ int kube_cred_load_token_file(const char *file, const char *base_dir, const char
     char path[KUBE_CRED_PATH_MAX], why[512];
     size_t len;
     if (kube_cred_resolve_path(base_dir, file, path, sizeof(path), why, sizeof(why)) < 0) {
-        set_err(msg, msglen, "%s: tokenFile: %s", what, why);
+        errbuf_set(msg, msglen, "%s: tokenFile: %s", what, why);
         return -1;
     }
     out->token = file_read(path, KUBECONFIG_MAX_FILE, &len, why, sizeof(why));
     if (!out->token) {
-        set_err(msg, msglen, "%s: cannot read the token file %s", what, why);
+        errbuf_set(msg, msglen, "%s: cannot read the token file %s", what, why);
         return -1;
     }
     if (strlen(out->token) != len) {
-        set_err(msg, msglen, "%s: the token file %s holds a NUL byte", what, path);
+        errbuf_set(msg, msglen, "%s: the token file %s holds a NUL byte", what, path);
         return -1;
     }
     char tw[512];
-    set_err(tw, sizeof(tw), "%s: token file %s", what, path);
+    errbuf_set(tw, sizeof(tw), "%s: token file %s", what, path);
     if (kube_cred_clean_token(out->token, tw, msg, msglen) < 0)
         return -1;
     size_t pl = strlen(path);
     out->token_file = malloc(pl + 1);
     if (!out->token_file) {
-        set_err(msg, msglen, "out of memory");
+        errbuf_set(msg, msglen, "out of memory");
         return -1;
     }
     memcpy(out->token_file, path, pl + 1);

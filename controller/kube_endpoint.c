@@ -1,6 +1,7 @@
 /* kube_endpoint.c — the server URL, tls-server-name, proxy-url and namespace checks (see
  * kube_endpoint.h). */
 #include "kube_endpoint.h"
+#include "errbuf.h"
 
 #include "utf8.h"
 
@@ -9,17 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    utf8_trim(err);
-}
 
 bool kube_endpoint_is_dns_label(const char *s)
 {
@@ -56,7 +46,7 @@ static int check_url_chars(const char *url, const char *what, char *msg, size_t 
     for (const char *c = url; *c; c++) {
         if ((unsigned char)*c <= 0x20 || *c == 0x7F || *c == '?' || *c == '#' || *c == '@' ||
             (unsigned char)*c >= 0x80) {
-            set_err(msg, msglen,
+            errbuf_set(msg, msglen,
                     "%s: server \"%.300s\" is not a valid URL (white space, '?', '#', '@' and "
                     "non-ASCII characters are not allowed)",
                     what, url);
@@ -76,13 +66,13 @@ static int split_authority(const char *auth, size_t alen, size_t *hlen, const ch
     if (auth[0] == '[') {
         const char *close = memchr(auth, ']', alen);
         if (!close || close == auth + 1) {
-            set_err(msg, msglen, "%s: server \"%.300s\": bad IPv6 address", what, url);
+            errbuf_set(msg, msglen, "%s: server \"%.300s\": bad IPv6 address", what, url);
             return -1;
         }
         *hlen = (size_t)(close - auth) + 1;
         if (*hlen < alen) {
             if (auth[*hlen] != ':') {
-                set_err(msg, msglen, "%s: server \"%.300s\": bad host", what, url);
+                errbuf_set(msg, msglen, "%s: server \"%.300s\": bad host", what, url);
                 return -1;
             }
             *port = auth + *hlen + 1;
@@ -94,7 +84,7 @@ static int split_authority(const char *auth, size_t alen, size_t *hlen, const ch
             *port = colon + 1;
     }
     if (*hlen == 0) {
-        set_err(msg, msglen, "%s: server \"%.300s\" has no host", what, url);
+        errbuf_set(msg, msglen, "%s: server \"%.300s\" has no host", what, url);
         return -1;
     }
     return 0;
@@ -116,7 +106,7 @@ static int check_server_url(const char *url, const char *what, char *msg, size_t
     bool https = strncmp(url, "https://", 8) == 0;
     bool http = strncmp(url, "http://", 7) == 0;
     if (!https && !http) {
-        set_err(msg, msglen, "%s: server \"%.300s\" must be an https:// URL", what, url);
+        errbuf_set(msg, msglen, "%s: server \"%.300s\" must be an https:// URL", what, url);
         return -1;
     }
     const char *auth = url + (https ? 8 : 7);
@@ -127,11 +117,11 @@ static int check_server_url(const char *url, const char *what, char *msg, size_t
         return -1;
     unsigned long pv;
     if (port && !kube_endpoint_port(port, (size_t)(auth + alen - port), &pv)) {
-        set_err(msg, msglen, "%s: server \"%.300s\" has a bad port", what, url);
+        errbuf_set(msg, msglen, "%s: server \"%.300s\" has a bad port", what, url);
         return -1;
     }
     if (http && !is_loopback(auth, hlen)) {
-        set_err(msg, msglen,
+        errbuf_set(msg, msglen,
                 "%s: server \"%.300s\" must be an https:// URL (plain http is allowed only "
                 "for localhost, 127.0.0.1 and [::1])",
                 what, url);
@@ -144,7 +134,7 @@ int kube_endpoint_server(const char *url, const char *what, struct kube_config *
                          char *msg, size_t msglen)
 {
     if (!url) {
-        set_err(msg, msglen, "%s: server is missing", what);
+        errbuf_set(msg, msglen, "%s: server is missing", what);
         return -1;
     }
     if (check_server_url(url, what, msg, msglen) < 0)
@@ -154,7 +144,7 @@ int kube_endpoint_server(const char *url, const char *what, struct kube_config *
         n--;
     out->server = malloc(n + 1);
     if (!out->server) {
-        set_err(msg, msglen, "out of memory");
+        errbuf_set(msg, msglen, "out of memory");
         return -1;
     }
     memcpy(out->server, url, n);
@@ -175,7 +165,7 @@ int kube_endpoint_server_name(const char *name, const char *what, char *msg, siz
              (name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '.' ||
              name[i] == '_';
     if (!ok) {
-        set_err(msg, msglen,
+        errbuf_set(msg, msglen,
                 "%s: tls-server-name \"%.100s\" is not a host name (letters, digits, '-', '_' "
                 "and '.')",
                 what, name);
@@ -194,14 +184,14 @@ int kube_endpoint_proxy_url(const char *url, const char *what, char *msg, size_t
         if (strncmp(url, schemes[i], strlen(schemes[i])) == 0)
             rest = url + strlen(schemes[i]);
     if (!rest) {
-        set_err(msg, msglen,
+        errbuf_set(msg, msglen,
                 "%s: proxy-url \"%.300s\" must be an http://, https:// or socks5:// URL", what,
                 url);
         return -1;
     }
     for (const char *c = url; *c; c++) {
         if ((unsigned char)*c <= 0x20 || *c == 0x7F || (unsigned char)*c >= 0x80) {
-            set_err(msg, msglen,
+            errbuf_set(msg, msglen,
                     "%s: proxy-url \"%.300s\" is not a valid URL (white space and non-ASCII "
                     "characters are not allowed)",
                     what, url);
@@ -211,7 +201,7 @@ int kube_endpoint_proxy_url(const char *url, const char *what, char *msg, size_t
     const char *at = strchr(rest, '@'); /* user:password@ */
     const char *host = at && at < rest + strcspn(rest, "/") ? at + 1 : rest;
     if (host[0] == '\0' || host[0] == '/' || host[0] == ':') {
-        set_err(msg, msglen, "%s: proxy-url \"%.300s\" has no host", what, url);
+        errbuf_set(msg, msglen, "%s: proxy-url \"%.300s\" has no host", what, url);
         return -1;
     }
     return 0;

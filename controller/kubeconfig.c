@@ -2,6 +2,7 @@
  * config is incluster_config.c, the endpoint checks kube_endpoint.c, the files
  * kube_cred_files.c. */
 #include "kubeconfig.h"
+#include "errbuf.h"
 
 #include "file_read.h"
 #include "incluster_config.h"
@@ -20,17 +21,6 @@
 
 #define KC_MSG_MAX 1024
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    utf8_trim(err);
-}
 
 void kube_config_free(struct kube_config *c)
 {
@@ -72,11 +62,11 @@ static int get_str(const json_t *obj, const char *key, const char *what, const c
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v)) {
-        set_err(msg, KC_MSG_MAX, "%s: %s must be a string", what, key);
+        errbuf_set(msg, KC_MSG_MAX, "%s: %s must be a string", what, key);
         return -1;
     }
     if (json_string_length(v) != strlen(json_string_value(v))) {
-        set_err(msg, KC_MSG_MAX, "%s: %s contains a NUL character", what, key);
+        errbuf_set(msg, KC_MSG_MAX, "%s: %s contains a NUL character", what, key);
         return -1;
     }
     if (json_string_value(v)[0])
@@ -109,7 +99,7 @@ static int find_named(const json_t *root, const char *list, const char *item, co
     if (!arr || json_is_null(arr))
         return 0;
     if (!json_is_array(arr)) {
-        set_err(msg, KC_MSG_MAX, "%s must be a list", list);
+        errbuf_set(msg, KC_MSG_MAX, "%s must be a list", list);
         return -1;
     }
     size_t i;
@@ -118,23 +108,23 @@ static int find_named(const json_t *root, const char *list, const char *item, co
     json_array_foreach(arr, i, e)
     {
         if (!json_is_object(e)) {
-            set_err(msg, KC_MSG_MAX, "%s[%zu] must be a mapping", list, i);
+            errbuf_set(msg, KC_MSG_MAX, "%s[%zu] must be a mapping", list, i);
             return -1;
         }
         json_t *n = json_object_get(e, "name");
         if (!json_is_string(n)) {
-            set_err(msg, KC_MSG_MAX, "%s[%zu]: name must be a string", list, i);
+            errbuf_set(msg, KC_MSG_MAX, "%s[%zu]: name must be a string", list, i);
             return -1;
         }
         if (strcmp(json_string_value(n), name) != 0)
             continue;
         if (matched) {
-            set_err(msg, KC_MSG_MAX, "%s: two entries are named \"%.200s\"", list, name);
+            errbuf_set(msg, KC_MSG_MAX, "%s: two entries are named \"%.200s\"", list, name);
             return -1;
         }
         json_t *v = json_object_get(e, item);
         if (v && !json_is_null(v) && !json_is_object(v)) {
-            set_err(msg, KC_MSG_MAX, "%s[%zu] (\"%.200s\"): %s must be a mapping", list, i,
+            errbuf_set(msg, KC_MSG_MAX, "%s[%zu] (\"%.200s\"): %s must be a mapping", list, i,
                      name, item);
             return -1;
         }
@@ -158,13 +148,13 @@ static int load_cluster(const json_t *cl, const char *what, const char *base_dir
         return -1;
     if ((sni && !(out->tls_server_name = dup_str(sni))) ||
         (proxy && !(out->proxy_url = dup_str(proxy)))) {
-        set_err(msg, KC_MSG_MAX, "out of memory");
+        errbuf_set(msg, KC_MSG_MAX, "out of memory");
         return -1;
     }
     json_t *ins = json_object_get(cl, "insecure-skip-tls-verify");
     if (ins && !json_is_null(ins)) {
         if (!json_is_boolean(ins)) {
-            set_err(msg, KC_MSG_MAX, "%s: insecure-skip-tls-verify must be true or false", what);
+            errbuf_set(msg, KC_MSG_MAX, "%s: insecure-skip-tls-verify must be true or false", what);
             return -1;
         }
         out->insecure_skip_tls_verify = json_is_true(ins);
@@ -173,7 +163,7 @@ static int load_cluster(const json_t *cl, const char *what, const char *base_dir
                  &out->ca_pem, &out->ca_pem_len, msg) < 0)
         return -1;
     if (out->ca_pem && out->insecure_skip_tls_verify) {
-        set_err(msg, KC_MSG_MAX,
+        errbuf_set(msg, KC_MSG_MAX,
                  "%s: a certificate authority cannot be set together with "
                  "insecure-skip-tls-verify",
                  what);
@@ -200,7 +190,7 @@ static int load_user(const json_t *u, const char *what, const char *base_dir,
         char named[160] = "";
         if (cmd)
             quote_name(named, sizeof(named), " (command", cmd);
-        set_err(msg, KC_MSG_MAX,
+        errbuf_set(msg, KC_MSG_MAX,
                 "%s: exec credential plugins%s%s are not supported (use a token, a token file or "
                 "a client certificate)",
                 what, named, cmd ? ")" : "");
@@ -212,7 +202,7 @@ static int load_user(const json_t *u, const char *what, const char *base_dir,
         char named[160] = "";
         if (name)
             quote_name(named, sizeof(named), " (name", name);
-        set_err(msg, KC_MSG_MAX,
+        errbuf_set(msg, KC_MSG_MAX,
                 "%s: auth-provider plugins%s%s are not supported (use a token, a token file or "
                 "a client certificate)",
                 what, named, name ? ")" : "");
@@ -225,7 +215,7 @@ static int load_user(const json_t *u, const char *what, const char *base_dir,
         get_str(u, "tokenFile", what, &token_file, msg) < 0)
         return -1;
     if (username || password) {
-        set_err(msg, KC_MSG_MAX, "%s: username/password (basic) authentication is not supported",
+        errbuf_set(msg, KC_MSG_MAX, "%s: username/password (basic) authentication is not supported",
                  what);
         return -1;
     }
@@ -235,14 +225,14 @@ static int load_user(const json_t *u, const char *what, const char *base_dir,
                  &out->client_key_pem_len, msg) < 0)
         return -1;
     if (!out->client_cert_pem != !out->client_key_pem) {
-        set_err(msg, KC_MSG_MAX, "%s: a client certificate needs its key (and a key its certificate)",
+        errbuf_set(msg, KC_MSG_MAX, "%s: a client certificate needs its key (and a key its certificate)",
                  what);
         return -1;
     }
     if (token) {
         out->token = dup_str(token);
         if (!out->token) {
-            set_err(msg, KC_MSG_MAX, "out of memory");
+            errbuf_set(msg, KC_MSG_MAX, "out of memory");
             return -1;
         }
         return kube_cred_clean_token(out->token, what, msg, KC_MSG_MAX);
@@ -257,18 +247,18 @@ static int load_user(const json_t *u, const char *what, const char *base_dir,
 static int check_root(const json_t *root, char *msg)
 {
     if (json_is_null(root)) {
-        set_err(msg, KC_MSG_MAX, "the kubeconfig is empty");
+        errbuf_set(msg, KC_MSG_MAX, "the kubeconfig is empty");
         return -1;
     }
     if (!json_is_object(root)) {
-        set_err(msg, KC_MSG_MAX, "the kubeconfig must be a mapping");
+        errbuf_set(msg, KC_MSG_MAX, "the kubeconfig must be a mapping");
         return -1;
     }
     const char *kind;
     if (get_str(root, "kind", "kubeconfig", &kind, msg) < 0)
         return -1;
     if (kind && strcmp(kind, "Config") != 0) {
-        set_err(msg, KC_MSG_MAX, "kind is \"%.100s\", expected \"Config\"", kind);
+        errbuf_set(msg, KC_MSG_MAX, "kind is \"%.100s\", expected \"Config\"", kind);
         return -1;
     }
     return 0;
@@ -284,7 +274,7 @@ static int context_name(const json_t *root, const char *context, const char **na
     if (get_str(root, "current-context", "kubeconfig", name, msg) < 0)
         return -1;
     if (!*name) {
-        set_err(msg, KC_MSG_MAX,
+        errbuf_set(msg, KC_MSG_MAX,
                 "no current-context is set (set one with kubectl config use-context, or "
                 "name a context)");
         return -1;
@@ -302,7 +292,7 @@ static int find_required(const json_t *root, const char *list, const char *item,
     if (rc < 0)
         return -1;
     if (rc == 0) {
-        set_err(msg, KC_MSG_MAX, "%s (of %s) not found", what, cwhat);
+        errbuf_set(msg, KC_MSG_MAX, "%s (of %s) not found", what, cwhat);
         return -1;
     }
     return 0;
@@ -319,7 +309,7 @@ static int load_context(const json_t *root, const char *ctx_name, const char *cw
     if (rc < 0)
         return -1;
     if (rc == 0) {
-        set_err(msg, KC_MSG_MAX, "%s not found", cwhat);
+        errbuf_set(msg, KC_MSG_MAX, "%s not found", cwhat);
         return -1;
     }
     const char *ns;
@@ -328,11 +318,11 @@ static int load_context(const json_t *root, const char *ctx_name, const char *cw
         get_str(ctx, "namespace", cwhat, &ns, msg) < 0)
         return -1;
     if (!*cluster_name) {
-        set_err(msg, KC_MSG_MAX, "%s names no cluster", cwhat);
+        errbuf_set(msg, KC_MSG_MAX, "%s names no cluster", cwhat);
         return -1;
     }
     if (ns && !kube_endpoint_is_dns_label(ns)) {
-        set_err(msg, KC_MSG_MAX,
+        errbuf_set(msg, KC_MSG_MAX,
                 "%s: namespace \"%.100s\" is not a valid namespace name (a lowercase RFC 1123 "
                 "label)",
                 cwhat, ns);
@@ -341,7 +331,7 @@ static int load_context(const json_t *root, const char *ctx_name, const char *cw
     out->namespace = dup_str(ns ? ns : "default");
     out->context = dup_str(ctx_name);
     if (!out->namespace || !out->context) {
-        set_err(msg, KC_MSG_MAX, "out of memory");
+        errbuf_set(msg, KC_MSG_MAX, "out of memory");
         return -1;
     }
     return 0;
@@ -392,9 +382,9 @@ static int parse_named(const char *text, size_t len, const char *name, const cha
     if (rc < 0) {
         kube_config_free(out);
         if (name)
-            set_err(err, errlen, "%s: %s", name, msg);
+            errbuf_set(err, errlen, "%s: %s", name, msg);
         else
-            set_err(err, errlen, "%s", msg);
+            errbuf_set(err, errlen, "%s", msg);
         return -1;
     }
     return 0;
@@ -450,7 +440,7 @@ int kubeconfig_resolve(const char *flag_path, struct kube_config *out, char *err
             char path[KUBE_CRED_PATH_MAX];
             size_t n = strcspn(p, ":");
             if (n >= sizeof(path)) {
-                set_err(err, errlen, "KUBECONFIG: path is too long");
+                errbuf_set(err, errlen, "KUBECONFIG: path is too long");
                 return -1;
             }
             memcpy(path, p, n);
@@ -478,7 +468,7 @@ int kubeconfig_resolve(const char *flag_path, struct kube_config *out, char *err
     }
     if (have_home)
         return kubeconfig_load(home_cfg, NULL, out, err, errlen);
-    set_err(err, errlen,
+    errbuf_set(err, errlen,
             "no kubeconfig found: pass --kubeconfig, set KUBECONFIG, run in a cluster, or create "
             "%s",
             home_cfg[0] ? home_cfg : "$HOME/.kube/config");
