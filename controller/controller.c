@@ -55,7 +55,7 @@ struct controller {
     pthread_t workers[WORKERS_MAX];
     int nworkers;
     volatile int stop;
-    int never_fenced; /* the fence when there is no election: always 0 */
+    atomic_int never_fenced; /* the fence when there is no election: always 0 */
 };
 
 /* Maps an event on any watched object to the ValkeyCluster it belongs to, and queues that. */
@@ -101,7 +101,7 @@ static void *worker_main(void *arg)
         log_write(LOG_ERROR, "worker cannot make a kube client", "error", err, NULL);
         return NULL;
     }
-    const volatile int *fence = c->leader ? leader_fence(c->leader) : &c->never_fenced;
+    const atomic_int *fence = c->leader ? leader_fence(c->leader) : &c->never_fenced;
     kube_client_set_abort_flag(client, fence);
     struct kube_api api;
     kube_api_for_client(&api, client);
@@ -110,7 +110,7 @@ static void *worker_main(void *arg)
         .statefulsets = c->inf[INF_STATEFULSETS], .services = c->inf[INF_SERVICES],
         .configmaps = c->inf[INF_CONFIGMAPS], .secrets = c->inf[INF_SECRETS], .pdbs = c->inf[INF_PDBS],
         .pdb_api_version = c->pdb_version, .pdb_path = c->pdb_path, .valkey_timeout_ms = 500,
-        .monitor = c->monitor, .prober = prober_new(),
+        .monitor = c->monitor, .prober = prober_new(), .fence = fence,
     };
     if (!env.prober) {
         log_write(LOG_ERROR, "worker cannot make a prober", NULL);
@@ -120,12 +120,12 @@ static void *worker_main(void *arg)
 
     for (;;) {
         int got = workqueue_get(c->queue, key, sizeof(key), 1000);
-        metrics_set(m_leader, *fence ? 0 : 1);
+        metrics_set(m_leader, atomic_load(fence) ? 0 : 1);
         if (got < 0)
             break;
         if (got == 0)
             continue;
-        if (*fence || !controller_synced(c)) {
+        if (atomic_load(fence) || !controller_synced(c)) {
             /* Not leading (or caches not filled yet): look again later. */
             workqueue_done(c->queue, key);
             workqueue_add_after(c->queue, key, 2000);

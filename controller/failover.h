@@ -13,6 +13,7 @@
 
 #include "valkey_info.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,7 @@ struct failover_plan {
     long long max_lag_bytes;  /* 0: no limit */
     const char *password;     /* NULL or "" for none */
     long timeout_ms;          /* bound of each server command */
+    const atomic_int *fence;  /* non-zero: stop (the Lease is lost); NULL: never */
     const struct failover_hooks *hooks;
     void *ctx;
 };

@@ -151,7 +151,7 @@ static struct pod_view *run_failover(struct cluster_ctx *c, struct pod_view *old
     struct failover_plan plan = {.nodes = nodes, .n = n, .old_primary = old_index,
                                  .epoch = (long long)json_integer_value(json_object_get(fo, "epoch")) + 1,
                                  .max_lag_bytes = c->spec.max_lag_bytes, .password = c->password,
-                                 .timeout_ms = c->env->valkey_timeout_ms, .hooks = &hooks, .ctx = &f};
+                                 .timeout_ms = c->env->valkey_timeout_ms, .fence = c->env->fence, .hooks = &hooks, .ctx = &f};
     int promoted = failover_run(&plan, err, sizeof(err));
     if (promoted >= 0)
         snprintf(promoted_name, sizeof(promoted_name), "%s", nodes[promoted].name);

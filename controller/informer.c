@@ -25,7 +25,7 @@ struct informer {
     struct kube_api api;        /* lists go through it: over client */
     pthread_t thread;
     bool threaded; /* false for a cache filled by hand (informer_new_cache) */
-    volatile int stop;
+    atomic_int stop;
 
     pthread_rwlock_t lock;
     json_t *cache; /* "namespace/name" -> object */
@@ -193,7 +193,7 @@ struct watch_ctx {
 static int on_watch_event(void *ctx, const char *type, json_t *obj)
 {
     struct watch_ctx *w = ctx;
-    if (w->inf->stop)
+    if (atomic_load(&w->inf->stop))
         return 1;
     w->then = informer_watch_event(w->inf, type, obj);
     return w->then != INFORMER_RESUME;
@@ -201,7 +201,7 @@ static int on_watch_event(void *ctx, const char *type, json_t *obj)
 
 static void sleep_ms(struct informer *inf, int64_t ms)
 {
-    while (ms > 0 && !inf->stop) {
+    while (ms > 0 && !atomic_load(&inf->stop)) {
         int64_t step = ms > 200 ? 200 : ms;
         struct timespec ts = {step / 1000, (long)(step % 1000) * 1000000L};
         nanosleep(&ts, NULL);
@@ -228,7 +228,7 @@ static void *informer_main(void *arg)
     unsigned failures = 0;
     bool need_list = true;
 
-    while (!inf->stop) {
+    while (!atomic_load(&inf->stop)) {
         if (need_list) {
             if (informer_relist(inf, &inf->api) != 0) {
                 sleep_ms(inf, backoff_delay_ms(&policy, failures++, &rng));
@@ -243,7 +243,7 @@ static void *informer_main(void *arg)
             break;
         struct watch_ctx w = {.inf = inf, .then = INFORMER_RESUME};
         long code = kube_watch(inf->client, path, inf->watch_timeout_s + 30, on_watch_event, &w);
-        if (inf->stop)
+        if (atomic_load(&inf->stop))
             break;
         /* An event that stopped the watch decides; else how the watch ended. */
         switch (w.then != INFORMER_RESUME ? w.then : informer_after_watch(code, false)) {
@@ -310,7 +310,7 @@ void informer_stop(struct informer *inf)
 {
     if (!inf)
         return;
-    inf->stop = 1;
+    atomic_store(&inf->stop, 1);
     if (inf->threaded)
         pthread_join(inf->thread, NULL);
     kube_client_free(inf->client);

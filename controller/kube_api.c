@@ -1,5 +1,6 @@
 /* kube_api.c — see kube_api.h. */
 #include "kube_api.h"
+#include "fault_point.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,10 +20,33 @@ void kube_api_for_client(struct kube_api *api, struct kube_client *client)
     *api = (struct kube_api){.call = client_call, .errstr = client_errstr, .ctx = client};
 }
 
-const char *kube_api_errstr(struct kube_api *api) { return api->errstr(api->ctx); }
+const char *kube_api_errstr(struct kube_api *api)
+{
+    return api->fault[0] ? api->fault : api->errstr(api->ctx);
+}
+
+/* Counts a write and passes its fault point (test builds). Returns 0 to send it, or -1: the
+ * injected failure, said by kube_api_errstr. */
+static int begin_write(struct kube_api *api, const char *verb, const char *path)
+{
+    api->writes++;
+    api->fault[0] = '\0';
+#ifdef GUNGNIR_FAULT_POINTS
+    char name[FAULT_POINT_NAME_MAX];
+    if (fault_point_hit(fault_point_api_name(name, sizeof(name), verb, path)) != 0) {
+        snprintf(api->fault, sizeof(api->fault), "fault injected at %s", name);
+        return -1;
+    }
+#else
+    (void)verb;
+    (void)path;
+#endif
+    return 0;
+}
 
 long kube_api_get(struct kube_api *api, const char *path, json_t **out)
 {
+    api->fault[0] = '\0';
     return api->call(api->ctx, "GET", path, NULL, NULL, out);
 }
 
@@ -33,25 +57,29 @@ long kube_api_apply(struct kube_api *api, const char *collection, const json_t *
     int n = snprintf(path, sizeof(path), "%s/%s?fieldManager=gungnir&force=true", collection, name ? name : "");
     if (n < 0 || (size_t)n >= sizeof(path))
         return 414; /* URI too long: never sent */
-    api->writes++;
+    if (begin_write(api, "apply", path) != 0)
+        return -1;
     return api->call(api->ctx, "PATCH", path, "application/apply-patch+yaml", obj, NULL);
 }
 
 long kube_api_create(struct kube_api *api, const char *collection, const json_t *obj)
 {
-    api->writes++;
+    if (begin_write(api, "create", collection) != 0)
+        return -1;
     return api->call(api->ctx, "POST", collection, NULL, obj, NULL);
 }
 
 long kube_api_update(struct kube_api *api, const char *path, const json_t *obj)
 {
-    api->writes++;
+    if (begin_write(api, "update", path) != 0)
+        return -1;
     return api->call(api->ctx, "PUT", path, NULL, obj, NULL);
 }
 
 long kube_api_merge_patch(struct kube_api *api, const char *path, const json_t *patch)
 {
-    api->writes++;
+    if (begin_write(api, "patch", path) != 0)
+        return -1;
     return api->call(api->ctx, "PATCH", path, "application/merge-patch+json", patch, NULL);
 }
 
@@ -62,8 +90,7 @@ long kube_api_delete(struct kube_api *api, const char *path, const char *uid)
                        : NULL;
     if (uid && !opts)
         return -1;
-    api->writes++;
-    long code = api->call(api->ctx, "DELETE", path, NULL, opts, NULL);
+    long code = begin_write(api, "delete", path) != 0 ? -1 : api->call(api->ctx, "DELETE", path, NULL, opts, NULL);
     json_decref(opts);
     return code;
 }

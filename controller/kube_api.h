@@ -27,6 +27,7 @@ struct kube_api {
     kube_api_errstr_fn errstr;
     void *ctx;
     unsigned long writes; /* write calls made through the helpers (a counter for metrics) */
+    char fault[160];      /* test builds: the fault point that failed the last write, or "" */
 };
 
 /* Points api at client (borrowed; it must outlive api). */

@@ -33,19 +33,19 @@ struct kube_client {
     bool insecure;
     long connect_timeout_ms, request_timeout_ms;
     char *user_agent;
-    const volatile int *abort_flag;
+    const atomic_int *abort_flag;
     char curl_err[CURL_ERROR_SIZE]; /* libcurl's detail of the last failed transfer */
     char errstr[KUBE_ERR_MAX];
 };
 
-void kube_client_set_abort_flag(struct kube_client *c, const volatile int *flag) { c->abort_flag = flag; }
+void kube_client_set_abort_flag(struct kube_client *c, const atomic_int *flag) { c->abort_flag = flag; }
 
 static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
     const struct kube_client *c = clientp;
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return c->abort_flag && *c->abort_flag ? 1 : 0;
+    return c->abort_flag && atomic_load(c->abort_flag) ? 1 : 0;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -426,7 +426,7 @@ const char *kube_status_message(const json_t *status, long http_code, char *buf,
 /* Runs the prepared transfer. Returns the HTTP status, or -1 with errstr set. */
 static long perform(struct kube_client *c, const char *method, const char *path)
 {
-    if (c->abort_flag && *c->abort_flag) {
+    if (c->abort_flag && atomic_load(c->abort_flag)) {
         set_err(c, "%s %s: aborted", method, path);
         return -1;
     }

@@ -9,6 +9,7 @@
 #define GUNGNIR_KUBE_CLIENT_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -54,7 +55,7 @@ void kube_client_free(struct kube_client *c);
 
 /* Makes every transfer of c give up (-1, "aborted") soon after *flag becomes true (checked
  * about once a second, and before each transfer). flag is borrowed; NULL removes it. */
-void kube_client_set_abort_flag(struct kube_client *c, const volatile int *flag);
+void kube_client_set_abort_flag(struct kube_client *c, const atomic_int *flag);
 
 /* The last error (borrowed; "" when the last call succeeded). */
 const char *kube_client_errstr(const struct kube_client *c);

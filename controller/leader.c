@@ -21,8 +21,8 @@ struct leader {
     struct kube_api *api;       /* every Lease request goes through it */
     pthread_t thread;
     bool threaded;
-    volatile int stop;
-    volatile int fenced; /* 1 unless leading */
+    atomic_int stop;
+    atomic_int fenced; /* 1 unless leading */
 
     /* The last Lease record seen: its holder and renewTime, and when (by our clock) it last
      * changed. */
@@ -50,8 +50,8 @@ static void lease_path(const struct leader *l, char *buf, size_t size, bool item
 
 static void set_leading(struct leader *l, bool leading)
 {
-    bool was = !l->fenced;
-    l->fenced = leading ? 0 : 1;
+    bool was = !atomic_load(&l->fenced);
+    atomic_store(&l->fenced, leading ? 0 : 1);
     if (leading && !was)
         log_write(LOG_INFO, "became the leader", "lease", l->name, "identity", l->identity, NULL);
     else if (!leading && was)
@@ -168,7 +168,7 @@ void leader_settle(struct leader *l, enum leader_result r, int64_t now_ms)
         set_leading(l, false);
         break;
     case LEADER_FAILED:
-        if (!l->fenced && now_ms - l->last_renew_ms > (int64_t)l->renew_deadline_s * 1000)
+        if (!atomic_load(&l->fenced) && now_ms - l->last_renew_ms > (int64_t)l->renew_deadline_s * 1000)
             set_leading(l, false);
         break;
     }
@@ -208,16 +208,16 @@ static void *leader_main(void *arg)
 {
     struct leader *l = arg;
     char wall[CLOCK_RFC3339_MAX];
-    while (!l->stop) {
+    while (!atomic_load(&l->stop)) {
         clock_wall_rfc3339(wall, sizeof(wall), 6); /* MicroTime: 2026-11-24T16:20:00.123456Z */
         enum leader_result r = leader_attempt(l, clock_now_ms(), wall);
         leader_settle(l, r, clock_now_ms());
-        for (long waited = 0; waited < l->retry_s * 1000 && !l->stop; waited += 100) {
+        for (long waited = 0; waited < l->retry_s * 1000 && !atomic_load(&l->stop); waited += 100) {
             struct timespec ts = {0, 100 * 1000000L};
             nanosleep(&ts, NULL);
         }
     }
-    if (!l->fenced) {
+    if (!atomic_load(&l->fenced)) {
         clock_wall_rfc3339(wall, sizeof(wall), 6);
         leader_release(l, wall);
     }
@@ -235,7 +235,7 @@ static struct leader *leader_alloc(const struct leader_options *opt)
     l->lease_s = opt->lease_duration_s > 0 ? opt->lease_duration_s : 15;
     l->renew_deadline_s = opt->renew_deadline_s > 0 ? opt->renew_deadline_s : 10;
     l->retry_s = opt->retry_period_s > 0 ? opt->retry_period_s : 2;
-    l->fenced = 1;
+    atomic_store(&l->fenced, 1);
     return l;
 }
 
@@ -287,13 +287,13 @@ void leader_stop(struct leader *l)
 {
     if (!l)
         return;
-    l->stop = 1;
+    atomic_store(&l->stop, 1);
     if (l->threaded)
         pthread_join(l->thread, NULL);
     kube_client_free(l->client);
     free(l);
 }
 
-bool leader_is_leader(struct leader *l) { return l->fenced == 0; }
+bool leader_is_leader(struct leader *l) { return atomic_load(&l->fenced) == 0; }
 
-const volatile int *leader_fence(struct leader *l) { return &l->fenced; }
+const atomic_int *leader_fence(struct leader *l) { return &l->fenced; }

@@ -76,7 +76,7 @@ int leader_release(struct leader *l, const char *now_wall);
 bool leader_is_leader(struct leader *l);
 
 /* A flag for kube_client_set_abort_flag: non-zero whenever this process is not the leader. */
-const volatile int *leader_fence(struct leader *l);
+const atomic_int *leader_fence(struct leader *l);
 
 /* Writes a fresh identity "<hostname>_<8 hex>" into buf. */
 void leader_make_identity(char *buf, size_t size);

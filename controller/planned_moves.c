@@ -33,7 +33,7 @@ int moves_switchover(struct cluster_ctx *c, struct pod_view *primary, struct pod
     valkey_node_free(n);
     if (rc != 0)
         return -1;
-    for (int waited = 0; waited < MOVES_SWITCHOVER_WAIT_MS; waited += POLL_MS) {
+    for (int waited = 0; waited < MOVES_SWITCHOVER_WAIT_MS && !cluster_fenced(c); waited += POLL_MS) {
         if (serves_as_primary(c, target)) {
             /* The old primary's label goes first: never two pods labelled primary. */
             if (cluster_label_pod(c, primary, DESIRED_ROLE_REPLICA) != 0 ||

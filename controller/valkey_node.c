@@ -1,5 +1,6 @@
 /* valkey_node.c — see valkey_node.h. */
 #include "valkey_node.h"
+#include "fault_point.h"
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -12,6 +13,7 @@
 
 struct valkey_node {
     redisContext *ctx;
+    const atomic_int *abort_flag; /* borrowed; commands fail while *abort_flag is non-zero */
     char errstr[256];
 };
 
@@ -27,6 +29,10 @@ static void set_err(struct valkey_node *n, const char *fmt, ...)
 /* Runs argv; returns the reply (caller frees) or NULL with errstr set (also for error replies). */
 static redisReply *command(struct valkey_node *n, int argc, const char **argv)
 {
+    if (n->abort_flag && atomic_load(n->abort_flag)) {
+        set_err(n, "%s: aborted (this process is no longer the leader)", argv[0]);
+        return NULL;
+    }
     redisReply *r = redisCommandArgv(n->ctx, argc, argv, NULL);
     if (!r) {
         set_err(n, "%s: %s", argv[0], n->ctx->errstr[0] ? n->ctx->errstr : "no reply");
@@ -80,6 +86,19 @@ void valkey_node_free(struct valkey_node *n)
 
 const char *valkey_node_errstr(const struct valkey_node *n) { return n->errstr; }
 
+void valkey_node_set_abort_flag(struct valkey_node *n, const atomic_int *flag) { n->abort_flag = flag; }
+
+/* The fault point of a command that changes the server (test builds). Returns 0, or -1 with
+ * errstr set. */
+static int fault(struct valkey_node *n, const char *point)
+{
+    if (FAULT_POINT(point) != 0) {
+        set_err(n, "fault injected at %s", point);
+        return -1;
+    }
+    return 0;
+}
+
 static int info_section(struct valkey_node *n, const char *section, char *text, size_t *used,
                         size_t cap)
 {
@@ -120,6 +139,8 @@ int valkey_node_info(struct valkey_node *n, struct valkey_info *out)
 
 int valkey_node_replicaof(struct valkey_node *n, const char *host, int port)
 {
+    if (fault(n, "valkey.replicaof") != 0)
+        return -1;
     char p[16];
     snprintf(p, sizeof(p), "%d", port);
     const char *argv[] = {"REPLICAOF", host ? host : "NO", host ? p : "ONE"};
@@ -132,6 +153,8 @@ int valkey_node_replicaof(struct valkey_node *n, const char *host, int port)
 
 int valkey_node_failover_to(struct valkey_node *n, const char *host, int port, long timeout_ms)
 {
+    if (fault(n, "valkey.failover") != 0)
+        return -1;
     char p[16], t[24];
     snprintf(p, sizeof(p), "%d", port);
     snprintf(t, sizeof(t), "%ld", timeout_ms);
@@ -170,6 +193,8 @@ int valkey_node_get(struct valkey_node *n, const char *key, char *buf, size_t si
 
 int valkey_node_config_set(struct valkey_node *n, const char *key, const char *value)
 {
+    if (fault(n, "valkey.config_set") != 0)
+        return -1;
     const char *argv[] = {"CONFIG", "SET", key, value};
     redisReply *r = command(n, 4, argv);
     if (!r)
@@ -180,6 +205,8 @@ int valkey_node_config_set(struct valkey_node *n, const char *key, const char *v
 
 int valkey_node_acl_add_password(struct valkey_node *n, const char *password)
 {
+    if (fault(n, "valkey.acl_setuser") != 0)
+        return -1;
     char rule[300];
     int len = snprintf(rule, sizeof(rule), ">%s", password);
     if (len < 0 || (size_t)len >= sizeof(rule)) {

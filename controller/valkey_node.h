@@ -1,10 +1,14 @@
 /* valkey_node.h — one blocking, time-bounded connection to a Valkey server (hiredis 0.14 API),
  * for the controller's commands: AUTH, INFO, REPLICAOF, FAILOVER. Every call is bounded by the
- * timeout given at connect. Errors are hiredis-style: -1 and valkey_node_errstr(). */
+ * timeout given at connect. The commands that change a server are fault points in test builds
+ * ("valkey.replicaof", "valkey.failover", "valkey.config_set", "valkey.acl_setuser";
+ * shared/fault_point.h). Errors are hiredis-style: -1 and valkey_node_errstr(). */
 #ifndef GUNGNIR_VALKEY_NODE_H
 #define GUNGNIR_VALKEY_NODE_H
 
 #include "valkey_info.h"
+
+#include <stdatomic.h>
 
 struct valkey_node;
 
@@ -17,6 +21,11 @@ void valkey_node_free(struct valkey_node *n);
 
 /* The last error (borrowed). */
 const char *valkey_node_errstr(const struct valkey_node *n);
+
+/* Makes every later command of n fail at once (-1, "aborted ...") while *flag (borrowed; it
+ * must outlive n) is non-zero: the leader's fence, so that a process that has lost its Lease
+ * stops moving primaries between two commands of a failover or switchover. NULL: never. */
+void valkey_node_set_abort_flag(struct valkey_node *n, const atomic_int *flag);
 
 /* INFO (server + replication sections) into *out. Returns 0, or -1. */
 int valkey_node_info(struct valkey_node *n, struct valkey_info *out);

@@ -50,7 +50,7 @@ if ! bash .ci/install-deps; then
 fi
 
 note "build (RelWithDebInfo, -Werror) and tests"
-if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGUNGNIR_TESTS=ON; then
+if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGUNGNIR_TESTS=ON -DGUNGNIR_FAULT_POINTS=ON; then
   run_ctest build
 else
   echo "tests/run.sh: the build failed" >&2
@@ -61,7 +61,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
   note "sanitizer build (ASan + UBSan + LeakSanitizer) and tests"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  if build build-asan -DCMAKE_BUILD_TYPE=Debug -DGUNGNIR_SANITIZE=ON -DGUNGNIR_TESTS=ON; then
+  if build build-asan -DCMAKE_BUILD_TYPE=Debug -DGUNGNIR_SANITIZE=ON -DGUNGNIR_TESTS=ON -DGUNGNIR_FAULT_POINTS=ON; then
     run_ctest build-asan
   else
     echo "tests/run.sh: the sanitizer build failed" >&2

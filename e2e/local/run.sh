@@ -82,8 +82,12 @@ for tool in curl jq redis-cli kubectl; do
 done
 
 say "build ($E2E_BUILD: gungnir, gungnir-nodeagent)"
+# The test build: the fault points of the fault-injection suite are compiled in (an existing
+# build dir keeps its build type, and gets them too).
 if [ ! -f "$E2E_BUILD/CMakeCache.txt" ]; then
-    cmake -S . -B "$E2E_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || { failed=$((failed + 1)); exit 1; }
+    cmake -S . -B "$E2E_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGUNGNIR_FAULT_POINTS=ON >/dev/null || { failed=$((failed + 1)); exit 1; }
+else
+    cmake -S . -B "$E2E_BUILD" -DGUNGNIR_FAULT_POINTS=ON >/dev/null || { failed=$((failed + 1)); exit 1; }
 fi
 if ! cmake --build "$E2E_BUILD" -j"$(nproc)" --target gungnir gungnir-nodeagent 2>&1 | grep -vE '^\[ *[0-9]+%\]|^gmake|^make'; then :; fi
 [ -x "$E2E_BUILD/gungnir" ] && [ -x "$E2E_BUILD/e2e/nodeagent/gungnir-nodeagent" ] ||

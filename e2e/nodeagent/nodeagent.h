@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +53,7 @@ struct agent {
     unsigned long cache_gen;
 
     int wake_fd[2];      /* a byte on [1] wakes the main loop */
-    volatile int stop;   /* SIGTERM/SIGINT seen; also the watch client's abort flag */
+    atomic_int stop;     /* SIGTERM/SIGINT seen; also the watch client's abort flag */
     volatile sig_atomic_t signals;
 };
 
