@@ -101,6 +101,23 @@ json_t *cluster_status_build(const json_t *old_status, const struct status_facts
     return st;
 }
 
+json_t *cluster_status_set_condition(const json_t *old_status, const char *type, bool status, const char *reason,
+                                     const char *message, int64_t generation, const char *now)
+{
+    json_t *list = json_array();
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(old_status, "conditions"), i, c)
+    {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (list && (!t || strcmp(t, type) != 0))
+            json_array_append_new(list, json_deep_copy(c));
+    }
+    if (list)
+        add_condition(list, old_status, type, status, reason, message, generation, now);
+    return list;
+}
+
 bool cluster_status_unchanged(const json_t *old_status, const json_t *new_status)
 {
     /* A null primary equals an absent one. */

@@ -28,6 +28,13 @@ struct status_facts {
  * function does not own (failover, lastFailover) are not included. */
 json_t *cluster_status_build(const json_t *old_status, const struct status_facts *f, const char *now);
 
+/* The conditions of old_status (borrowed, may be NULL) with the one of type set to status,
+ * reason and message (the others as they are; lastTransitionTime kept while its status holds):
+ * for a status write that changes one condition, as the failover's record and end do. Returns
+ * a new array, or NULL when out of memory. */
+json_t *cluster_status_set_condition(const json_t *old_status, const char *type, bool status, const char *reason,
+                                     const char *message, int64_t generation, const char *now);
+
 /* True when new_status says nothing old_status does not already say (no write needed). */
 bool cluster_status_unchanged(const json_t *old_status, const json_t *new_status);
 

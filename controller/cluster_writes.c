@@ -67,8 +67,7 @@ void cluster_event(struct cluster_ctx *c, const char *type, const char *reason, 
  * written after the first warning when the next reconcile runs. */
 static struct memo warned = MEMO_INIT;
 
-/* True when message was the last one warned about for (c, reason); remembers it otherwise. */
-static bool warned_before(const struct cluster_ctx *c, const char *reason, const char *message)
+bool cluster_warned_before(const struct cluster_ctx *c, const char *reason, const char *message)
 {
     char key[400];
     snprintf(key, sizeof(key), "%s/%s/%s", c->ns, c->name, reason);
@@ -97,7 +96,7 @@ void cluster_warn_once(struct cluster_ctx *c, const char *reason, const char *me
         if (type && msg && strcmp(type, "Degraded") == 0 && strcmp(msg, message) == 0)
             return;
     }
-    if (warned_before(c, reason, message))
+    if (cluster_warned_before(c, reason, message))
         return;
     cluster_event(c, "Warning", reason, "%s", message);
 }

@@ -28,6 +28,11 @@ void cluster_event(struct cluster_ctx *c, const char *type, const char *reason, 
  * problem that lasts is said once, not every reconcile, even while the cache lags). */
 void cluster_warn_once(struct cluster_ctx *c, const char *reason, const char *message);
 
+/* True when key was the last thing warned about for (c, reason) by this process; remembers key
+ * otherwise. For a warning said once while a problem lasts (cluster_warn_once uses it with the
+ * message as key). */
+bool cluster_warned_before(const struct cluster_ctx *c, const char *reason, const char *key);
+
 /* Forgets the warnings of cluster namespace/name (it was deleted). */
 void cluster_forget_warnings(const char *namespace_, const char *name);
 

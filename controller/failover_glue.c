@@ -25,13 +25,22 @@ static metrics_series *failovers_metric(const char *reason)
 
 static const json_t *status_of(const struct cluster_ctx *c) { return json_object_get(c->vkc, "status"); }
 
+static int64_t generation_of(const struct cluster_ctx *c)
+{
+    return json_integer_value(json_object_get(json_object_get(c->vkc, "metadata"), "generation"));
+}
+
 static int hook_record(void *ctx, long long epoch, const char *from, const char *cand)
 {
     struct failover_ctx *f = ctx;
     const char *rv = cluster_str_at(f->c->vkc, "metadata", "resourceVersion");
-    json_t *st = json_pack("{s:s, s:{s:I, s:b, s:s, s:s, s:s, s:s}}", "phase", "FailingOver", "failover", "epoch",
+    char msg[320];
+    snprintf(msg, sizeof(msg), "promoting %s in place of %s (epoch %lld)", cand, from[0] ? from : "(gone)", epoch);
+    json_t *st = json_pack("{s:s, s:{s:I, s:b, s:s, s:s, s:s, s:s}, s:o*}", "phase", "FailingOver", "failover", "epoch",
                            (json_int_t)epoch, "inProgress", 1, "candidate", cand, "from", from, "startedAt", f->now,
-                           "phase", "Promoting");
+                           "phase", "Promoting", "conditions",
+                           cluster_status_set_condition(status_of(f->c), "FailoverInProgress", true, "Promoting", msg,
+                                                        generation_of(f->c), f->now));
     long code = st ? cluster_patch_status(f->c, st, rv) : -1;
     if (code == 409) {
         log_write(LOG_WARN, "failover not started: the ValkeyCluster changed meanwhile (409)", "valkeycluster",
@@ -63,8 +72,12 @@ static void hook_finish(void *ctx, long long epoch, const char *from, const char
     struct failover_ctx *f = ctx;
     char now[32];
     cluster_status_now(now, sizeof(now));
-    json_t *st = json_pack("{s:{s:I, s:b, s:s, s:s, s:s}}", "failover", "epoch", (json_int_t)epoch, "inProgress", 0,
-                           "candidate", to, "from", from, "phase", ok ? "Completed" : "Failed");
+    char msg[320];
+    snprintf(msg, sizeof(msg), "the failover of epoch %lld %s", epoch, ok ? "completed" : "failed");
+    json_t *st = json_pack("{s:{s:I, s:b, s:s, s:s, s:s}, s:o*}", "failover", "epoch", (json_int_t)epoch, "inProgress", 0,
+                           "candidate", to, "from", from, "phase", ok ? "Completed" : "Failed", "conditions",
+                           cluster_status_set_condition(status_of(f->c), "FailoverInProgress", false,
+                                                        ok ? "Completed" : "Failed", msg, generation_of(f->c), now));
     if (st && ok) {
         json_object_set_new(st, "lastFailover",
                             json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "time", now, "from", from, "to", to, "reason",
@@ -123,8 +136,11 @@ static void failover_blocked(struct cluster_ctx *c, struct pod_view *old, const 
         snprintf(c->down_primary, sizeof(c->down_primary), "%s", was);
     if (old && !(old->probed && old->info.is_primary))
         cluster_label_pod(c, old, NULL);
+    /* Said once while it lasts: the status may say Degraded already, or the cache may not show
+     * that yet (the memo of cluster_warned_before covers the lag). */
     const char *phase = cluster_str_at(status_of(c), "phase", NULL);
-    if (!phase || strcmp(phase, "Degraded") != 0) {
+    if ((!phase || strcmp(phase, "Degraded") != 0) &&
+        !cluster_warned_before(c, "FailoverImpossible", c->down_primary[0] ? c->down_primary : "(gone)")) {
         log_write(LOG_ERROR, "failover impossible", "valkeycluster", c->name, "why", why, NULL);
         cluster_event(c, "Warning", "FailoverImpossible", "%s", why);
     }
@@ -193,9 +209,14 @@ void failover_glue_resume(struct cluster_ctx *c)
     cluster_status_now(f.now, sizeof(f.now));
     if (p && p->probed && p->info.is_primary) {
         struct pod_view *old = cluster_pod_named(c, from);
-        if (old && old != p)
-            cluster_label_pod(c, old, NULL);
-        cluster_label_pod(c, p, DESIRED_ROLE_PRIMARY);
+        /* The old primary's label goes first (never two labelled primary); the attempt ends
+         * only once both labels are right, else the next reconcile tries again. */
+        if ((old && old != p && cluster_label_pod(c, old, NULL) != 0) ||
+            cluster_label_pod(c, p, DESIRED_ROLE_PRIMARY) != 0) {
+            snprintf(c->blocked, sizeof(c->blocked), "the failover of epoch %lld waits: the role labels could not be written",
+                     epoch);
+            return;
+        }
         hook_finish(&f, epoch, from ? from : "", cand, 0, true, "");
     } else {
         hook_finish(&f, epoch, from ? from : "", cand ? cand : "", 0, false,

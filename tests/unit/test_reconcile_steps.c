@@ -802,6 +802,66 @@ static void test_failover_that_cannot_promote_is_recorded_as_failed(void **state
     assert_int_equal(fake_api_count(&w->fake, "PATCH", PODS_PATH "cache-1"), 0); /* never labelled primary */
 }
 
+/* The condition of type in the status a recorded call wrote: its "status" ("True"/"False"), or
+ * NULL when the write carried no such condition. */
+static const char *condition_in(const struct fake_call *call, const char *type)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(call->body, "status"), "conditions"), i, c)
+    {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (t && strcmp(t, type) == 0)
+            return json_string_value(json_object_get(c, "status"));
+    }
+    return NULL;
+}
+
+static void test_failover_in_progress_is_true_while_it_runs_and_false_after(void **state)
+{
+    struct world *w = *state;
+    const char *st = "{\"failover\": {\"epoch\": 2}, \"phase\": \"Running\", \"conditions\": ["
+                     "{\"type\": \"Ready\", \"status\": \"True\", \"reason\": \"AllPodsReady\", \"message\": \"-\","
+                     " \"lastTransitionTime\": \"2026-11-29T00:00:00Z\", \"observedGeneration\": 3},"
+                     "{\"type\": \"FailoverInProgress\", \"status\": \"False\", \"reason\": \"NoFailover\","
+                     " \"message\": \"-\", \"lastTransitionTime\": \"2026-11-29T00:00:00Z\", \"observedGeneration\": 3}]}";
+    primary_deleting(w, 900, 500, "{\"replicas\": 3}", st);
+    bool down = false;
+
+    assert_null(failover_glue_step(&w->c, &down)); /* the promotion itself fails: NOBODY */
+
+    const struct fake_call *rec = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    const struct fake_call *end = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 1);
+    assert_non_null(rec);
+    assert_non_null(end);
+    assert_non_null(condition_in(rec, "FailoverInProgress"));
+    assert_string_equal(condition_in(rec, "FailoverInProgress"), "True");
+    assert_string_equal(condition_in(rec, "Ready"), "True"); /* the other conditions are kept */
+    assert_non_null(condition_in(end, "FailoverInProgress"));
+    assert_string_equal(condition_in(end, "FailoverInProgress"), "False");
+}
+
+static void test_failover_impossible_is_said_once_while_the_cache_lags(void **state)
+{
+    struct world *w = *state;
+    /* Two reconciles that both still see phase Running (the Degraded status of the first is not
+     * in the cache yet): one Event. */
+    cluster_forget_warnings(NS, "cache");
+    for (int round = 0; round < 2; round++) {
+        if (round) {
+            teardown(state);
+            setup(state);
+            w = *state;
+        }
+        primary_deleting(w, 1, 2, "{\"replicas\": 3}", "{\"phase\": \"Running\", \"primary\": \"cache-0\"}");
+        w->c.pods[1].probed = w->c.pods[2].probed = false;
+        bool down = false;
+        assert_null(failover_glue_step(&w->c, &down));
+        assert_true(event_posted(&w->fake, "FailoverImpossible") == (round == 0));
+    }
+    cluster_forget_warnings(NS, "cache");
+}
+
 static void test_failover_disabled_says_so_and_changes_nothing(void **state)
 {
     struct world *w = *state;
@@ -836,6 +896,7 @@ static void test_failover_impossible_is_said_once(void **state)
     w->c.pods[1].probed = w->c.pods[2].probed = false;
     assert_null(failover_glue_step(&w->c, &down));
     assert_false(event_posted(&w->fake, "FailoverImpossible"));
+    cluster_forget_warnings(NS, "cache");
 }
 
 static void test_single_pod_that_restarted_is_elected_again(void **state)
@@ -1098,6 +1159,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_failed_label_write_keeps_the_replica_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_records_before_it_acts_and_a_409_stops_it, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_that_cannot_promote_is_recorded_as_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_in_progress_is_true_while_it_runs_and_false_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failover_impossible_is_said_once_while_the_cache_lags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_disabled_says_so_and_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failover_impossible_is_said_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_pod_that_restarted_is_elected_again, setup, teardown),
