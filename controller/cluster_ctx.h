@@ -62,6 +62,7 @@ struct cluster_ctx {
     struct pod_view *pods; /* by ordinal; owned (cluster_ctx_release) */
     size_t npods;
     char blocked[384];   /* why the cluster cannot progress (e.g. no replica to promote), or "" */
+    char refused[1024];  /* why the newest spec is refused while the last valid one runs, or "" */
     char down_primary[FAILOVER_NAME_MAX]; /* the primary that is down with no one to replace it */
 };
 

@@ -53,7 +53,7 @@ json_t *cluster_status_build(const json_t *old_status, const struct status_facts
         phase = "Degraded";
     else if (f->failover_in_progress)
         phase = "FailingOver";
-    else if (f->blocked_message)
+    else if (f->blocked_message || f->refused_message)
         phase = "Degraded";
     else if (f->pods == 0)
         phase = "Pending";
@@ -84,6 +84,9 @@ json_t *cluster_status_build(const json_t *old_status, const struct status_facts
                       f->generation, now);
     else if (f->blocked_message)
         add_condition(conds, old_status, "Degraded", true, "Blocked", f->blocked_message,
+                      f->generation, now);
+    else if (f->refused_message)
+        add_condition(conds, old_status, "Degraded", true, "SpecRefused", f->refused_message,
                       f->generation, now);
     else
         add_condition(conds, old_status, "Degraded", false, "AsExpected", "no problem found", f->generation, now);

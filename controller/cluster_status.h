@@ -19,6 +19,7 @@ struct status_facts {
     bool invalid;          /* the spec breaks a rule: nothing is created */
     const char *invalid_message;
     const char *blocked_message; /* something stops progress (e.g. a foreign object), or NULL */
+    const char *refused_message; /* the newest spec was refused; the last valid one runs, or NULL */
     bool failover_in_progress;
 };
 

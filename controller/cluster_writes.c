@@ -141,7 +141,8 @@ int cluster_write_blocked(struct cluster_ctx *c, const char *why)
     desired_selector_text(c->name, selector, sizeof(selector));
     struct status_facts f = {
         .generation = json_integer_value(json_object_get(json_object_get(c->vkc, "metadata"), "generation")),
-        .replicas = c->spec.replicas, .selector = selector, .blocked_message = why};
+        .replicas = c->spec.replicas, .selector = selector, .blocked_message = why,
+        .refused_message = c->refused[0] ? c->refused : NULL};
     return cluster_write_status(c, &f);
 }
 

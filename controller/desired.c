@@ -270,6 +270,11 @@ json_t *desired_statefulset(const struct desired_input *in)
     if (claim)
         json_object_set_new(spec, "volumeClaimTemplates", json_pack("[o]", claim));
     json_object_set_new(sts, "spec", spec);
+    char *applied = in->spec_json ? json_dumps(in->spec_json, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    if (applied)
+        json_object_set_new(json_object_get(sts, "metadata"), "annotations",
+                            json_pack("{s:s}", DESIRED_APPLIED_SPEC_ANNOTATION, applied));
+    free(applied);
     return sts;
 }
 

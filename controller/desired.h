@@ -19,6 +19,9 @@
 #define DESIRED_ROLE_REPLICA "replica"
 #define DESIRED_PASSWORD_KEY "password"
 #define DESIRED_SWITCHOVER_ANNOTATION "gungnir.dev/switchover-to" /* on the ValkeyCluster: <pod> */
+/* On the StatefulSet: the defaulted spec it was made from (compact JSON, sorted keys), so that
+ * a later spec the controller refuses leaves it the last valid one, across restarts too. */
+#define DESIRED_APPLIED_SPEC_ANNOTATION "gungnir.dev/applied-spec"
 #define DESIRED_NAME_MAX 64
 #define DESIRED_METRICS_PORT 9121 /* the exporter sidecar's metrics port (spec.metrics.enabled) */
 /* The exporter sidecar's image: the standard Redis/Valkey exporter (Debian packages the same

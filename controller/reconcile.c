@@ -38,10 +38,10 @@ static struct reconcile_result failed(const char *fmt, ...)
 }
 
 /* Defaults a copy of the cached object and checks it with the webhook's rules (an object
- * admitted while the webhook was down must not slip through). Returns the copy (new; its
- * "spec" is the defaulted spec) with c->spec filled, or NULL: out of memory (*oom) or invalid
- * (the status says why). */
-static json_t *defaulted_valid_copy(struct cluster_ctx *c, bool *oom)
+ * admitted while the webhook was down, or a scale through the subresource, which cannot see
+ * every rule, must not slip through). Returns the copy (new; its "spec" is the defaulted spec)
+ * with c->spec filled, or NULL: out of memory (*oom), or invalid (the field errors in invalid). */
+static json_t *defaulted_valid_copy(struct cluster_ctx *c, bool *oom, char *invalid, size_t invalid_len)
 {
     json_t *copy = json_deep_copy(c->vkc);
     ferr_list *errs = calloc(1, sizeof(*errs));
@@ -51,14 +51,7 @@ static json_t *defaulted_valid_copy(struct cluster_ctx *c, bool *oom)
         *oom = vkc_default(copy, NULL) < 0;
     }
     if (!*oom && vkc_validate_object(copy, errs, NULL, &c->spec) != 0) {
-        char msg[2048], selector[256];
-        ferr_render(errs, VKC_KIND_GROUP, c->name, msg, sizeof(msg));
-        desired_selector_text(c->name, selector, sizeof(selector));
-        struct status_facts f = {
-            .generation = json_integer_value(json_object_get(json_object_get(c->vkc, "metadata"), "generation")),
-            .replicas = c->spec.replicas, .selector = selector, .invalid = true, .invalid_message = msg};
-        cluster_write_status(c, &f);
-        log_write(LOG_WARN, "invalid spec: nothing is created", "valkeycluster", c->name, "error", msg, NULL);
+        ferr_render(errs, VKC_KIND_GROUP, c->name, invalid, invalid_len);
         json_decref(copy);
         copy = NULL;
     }
@@ -68,6 +61,60 @@ static json_t *defaulted_valid_copy(struct cluster_ctx *c, bool *oom)
         copy = NULL;
     }
     return copy;
+}
+
+/* The cluster as it was last carried out: a copy of the cached object with the spec the
+ * StatefulSet records (DESIRED_APPLIED_SPEC_ANNOTATION) when that StatefulSet is this
+ * cluster's and the spec still passes. Returns the copy (new) with c->spec filled, or NULL. */
+static json_t *last_valid_copy(struct cluster_ctx *c)
+{
+    json_t *sts = informer_get(c->env->statefulsets, c->ns, c->name);
+    const json_t *md = json_object_get(sts, "metadata");
+    const json_t *owner = json_array_get(json_object_get(md, "ownerReferences"), 0);
+    const char *owner_uid = cluster_str_at(owner, "uid", NULL);
+    const char *text = cluster_str_at(json_object_get(md, "annotations"), DESIRED_APPLIED_SPEC_ANNOTATION, NULL);
+    json_t *spec = text && owner_uid && c->uid && strcmp(owner_uid, c->uid) == 0 ? json_loads(text, 0, NULL) : NULL;
+    json_decref(sts);
+    json_t *copy = spec ? json_deep_copy(c->vkc) : NULL;
+    ferr_list *errs = calloc(1, sizeof(*errs));
+    if (copy && errs) {
+        ferr_init(errs);
+        json_object_set(copy, "spec", spec);
+        if (vkc_validate_object(copy, errs, NULL, &c->spec) != 0) {
+            json_decref(copy);
+            copy = NULL;
+        }
+    } else {
+        json_decref(copy);
+        copy = NULL;
+    }
+    free(errs);
+    json_decref(spec);
+    return copy;
+}
+
+/* A spec the controller refuses: with a last valid spec, keep running that one (failover
+ * included) and say the new one is refused; without one, create nothing and say why. Returns
+ * the copy to run (new) or NULL. */
+static json_t *refused_spec(struct cluster_ctx *c, const char *invalid)
+{
+    json_t *copy = last_valid_copy(c);
+    if (copy) {
+        snprintf(c->refused, sizeof(c->refused), "the new spec is refused, the cluster keeps its last valid spec: %s",
+                 invalid);
+        log_write(LOG_WARN, "invalid spec: the last valid spec stays in force", "valkeycluster", c->name, "error",
+                  invalid, NULL);
+        cluster_warn_once(c, "SpecRefused", c->refused);
+        return copy;
+    }
+    char selector[256];
+    desired_selector_text(c->name, selector, sizeof(selector));
+    struct status_facts f = {
+        .generation = json_integer_value(json_object_get(json_object_get(c->vkc, "metadata"), "generation")),
+        .replicas = c->spec.replicas, .selector = selector, .invalid = true, .invalid_message = invalid};
+    cluster_write_status(c, &f);
+    log_write(LOG_WARN, "invalid spec: nothing is created", "valkeycluster", c->name, "error", invalid, NULL);
+    return NULL;
 }
 
 /* Roles once a primary serves: replicas attached, a requested switchover, a scale-down past
@@ -140,7 +187,7 @@ static struct reconcile_result finish(struct cluster_ctx *c, const struct pod_vi
         .generation = json_integer_value(json_object_get(json_object_get(c->vkc, "metadata"), "generation")),
         .replicas = c->spec.replicas, .pods = (int64_t)c->npods, .ready = ready, .selector = selector,
         .primary = primary ? primary->name : (c->down_primary[0] ? c->down_primary : NULL),
-        .blocked_message = c->blocked[0] ? c->blocked : NULL};
+        .blocked_message = c->blocked[0] ? c->blocked : NULL, .refused_message = c->refused[0] ? c->refused : NULL};
     int status_rc = cluster_write_status(c, &f);
     if (!c->blocked[0])
         cluster_forget_warnings(c->ns, c->name); /* the problem is over: a new one is said again */
@@ -219,7 +266,10 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
     *c = (struct cluster_ctx){.env = env, .ns = ns, .name = name, .vkc = vkc,
                               .uid = cluster_str_at(vkc, "metadata", "uid")};
     bool oom = false;
-    json_t *copy = defaulted_valid_copy(c, &oom);
+    char invalid[2048] = "";
+    json_t *copy = defaulted_valid_copy(c, &oom, invalid, sizeof(invalid));
+    if (!copy && !oom)
+        copy = refused_spec(c, invalid);
     if (copy)
         res = run_steps(c, json_object_get(copy, "spec"));
     else if (oom)

@@ -386,6 +386,73 @@ static void test_invalid_spec_writes_only_its_status(void **state)
     free(text);
 }
 
+static void test_a_refused_spec_keeps_the_last_valid_one_running(void **state)
+{
+    struct world *w = *state;
+    /* Valid at 3 pods (pods 1 and 2 may lead); a scale to 2 through the subresource, which
+     * cannot see the priorities, leaves one pod that may lead: refused. */
+    const char *valid = "{\"replicas\": 3, \"failover\": {\"priorities\": [{\"podOrdinal\": 0, \"priority\": 0}]}}";
+    json_t *o = make_vkc(valid, "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+    reconcile_cluster(&w->env, NS, "cache");
+    replay_writes_into_caches(w);
+    json_t *vkc = informer_get(w->clusters, NS, "cache");
+    json_object_set_new(json_object_get(vkc, "spec"), "replicas", json_integer(2));
+    informer_cache_apply(w->clusters, INFORMER_MODIFIED, vkc);
+    json_decref(vkc);
+    json_t *svc = informer_get(w->services, NS, "cache-replicas"); /* someone deleted it meanwhile */
+    assert_non_null(svc);
+    informer_cache_apply(w->services, INFORMER_DELETED, svc);
+    json_decref(svc);
+    fake_api_clear_calls(&w->fake);
+
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    assert_int_equal(r.kind, RECONCILE_REQUEUE_AFTER);
+    /* The steps still run on the last valid spec: the Service comes back, the StatefulSet keeps
+     * its 3 pods (it is not even written: nothing of it changed). */
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", "/api/v1/namespaces/" NS "/services/cache-replicas?"), 1);
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", "/apis/apps/v1/"), 0);
+    /* The refusal is said in status and in one Event. */
+    const struct fake_call *st = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(st);
+    char *text = json_dumps(st->body, 0);
+    assert_non_null(strstr(text, "\"SpecRefused\""));
+    assert_non_null(strstr(text, "spec.failover.priorities"));
+    free(text);
+    assert_true(event_posted(&w->fake, "SpecRefused"));
+    cluster_forget_warnings(NS, "cache");
+}
+
+static void test_a_statefulset_of_another_cluster_gives_no_last_valid_spec(void **state)
+{
+    struct world *w = *state;
+    json_t *o = make_vkc("{\"replicas\": 3}", "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+    reconcile_cluster(&w->env, NS, "cache");
+    replay_writes_into_caches(w);
+    /* A new ValkeyCluster of the same name (another uid) with an invalid spec: the old
+     * StatefulSet's record is not its own. */
+    json_t *vkc = informer_get(w->clusters, NS, "cache");
+    json_object_set_new(json_object_get(vkc, "metadata"), "uid", json_string("another-uid"));
+    json_object_set_new(json_object_get(vkc, "spec"), "replicas", json_integer(0));
+    informer_cache_apply(w->clusters, INFORMER_MODIFIED, vkc);
+    json_decref(vkc);
+    fake_api_clear_calls(&w->fake);
+
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    assert_int_equal(r.kind, RECONCILE_DONE);
+    assert_int_equal(fake_api_writes(&w->fake), 1); /* the status only */
+    const struct fake_call *st = fake_api_find(&w->fake, "PATCH", STATUS_PATH, 0);
+    assert_non_null(st);
+    char *text = json_dumps(st->body, 0);
+    assert_non_null(strstr(text, "\"InvalidSpec\""));
+    free(text);
+}
+
 static void test_deleted_or_deleting_cluster_is_left_to_garbage_collection(void **state)
 {
     struct world *w = *state;
@@ -1140,6 +1207,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_refused_by_the_api_server_is_an_error_with_its_message, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid_spec_writes_only_its_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_refused_spec_keeps_the_last_valid_one_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_statefulset_of_another_cluster_gives_no_last_valid_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_or_deleting_cluster_is_left_to_garbage_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_disabled_pdb_is_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pdb_of_another_owner_is_never_deleted, setup, teardown),
