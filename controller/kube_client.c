@@ -289,6 +289,7 @@ struct watch_state {
     struct strbuf line;
     bool stopped;
     bool too_long;
+    bool lost; /* a line could not be read (the callback heard of it) */
 };
 
 struct transfer {
@@ -297,8 +298,21 @@ struct transfer {
     struct watch_state *watch; /* or a watch's event stream */
 };
 
+/* Tells the callback that events were lost (a line that does not parse, or one over
+ * WATCH_LINE_MAX) as an ERROR event with a Status of code 500, as the API server says a broken
+ * watch: its caller must list again rather than go on as if nothing was missed. Returns the
+ * callback's answer. */
+static int deliver_loss(struct watch_state *w, const char *why)
+{
+    json_t *st = json_pack("{s:s, s:s, s:s, s:s, s:i}", "kind", "Status", "status", "Failure", "message", why,
+                           "reason", "InternalError", "code", 500);
+    int rc = st ? w->fn(w->ctx, "ERROR", st) : 1;
+    json_decref(st);
+    return rc;
+}
+
 /* Hands every complete line in w->line to the callback and keeps the rest. Returns -1 when
- * the callback asked to stop. */
+ * the callback asked to stop (also after an event that could not be read). */
 static int deliver_lines(struct watch_state *w)
 {
     size_t start = 0;
@@ -311,7 +325,16 @@ static int deliver_lines(struct watch_state *w)
             json_t *ev = json_loadb(w->line.data + start, n, 0, &je);
             const char *type = json_string_value(json_object_get(ev, "type"));
             json_t *obj = json_object_get(ev, "object");
-            int rc = (type && json_is_object(obj)) ? w->fn(w->ctx, type, obj) : 0;
+            int rc;
+            if (type && json_is_object(obj)) {
+                rc = w->fn(w->ctx, type, obj);
+            } else {
+                char why[256];
+                snprintf(why, sizeof(why), "a watch event could not be read (%s); events may be lost",
+                         ev ? "no type or object" : je.text);
+                rc = deliver_loss(w, why);
+                w->lost = true;
+            }
             json_decref(ev);
             if (rc != 0) {
                 w->stopped = true;
@@ -537,11 +560,13 @@ long kube_watch(struct kube_client *c, const char *path, long idle_timeout_s, ku
     curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, idle_timeout_s > 0 ? idle_timeout_s : 120L);
     code = perform(c, "GET", path);
     curl_slist_free_all(hdrs);
-    if (w.stopped) {
-        set_err(c, "GET %s: stopped", path);
-        code = -1;
-    } else if (w.too_long) {
+    if (w.too_long) {
         set_err(c, "GET %s: a watch event is larger than %u bytes", path, WATCH_LINE_MAX);
+        if (!w.stopped)
+            deliver_loss(&w, c->errstr);
+        code = -1;
+    } else if (w.stopped) {
+        set_err(c, "GET %s: %s", path, w.lost ? "a watch event could not be read" : "stopped");
         code = -1;
     } else if (code >= 400) {
         json_error_t je;

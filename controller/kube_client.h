@@ -82,7 +82,9 @@ typedef int (*kube_watch_fn)(void *ctx, const char *type, json_t *object);
  * timeoutSeconds) and calls fn for each event line as it arrives. Returns the HTTP status when
  * the server ends the stream (200 for a normal end), or -1 on a transport failure or when fn
  * asked to stop (errstr then says "stopped"). A watch that stays silent for more than
- * idle_timeout_s seconds is cut as dead (-1). */
+ * idle_timeout_s seconds is cut as dead (-1). An event that cannot be read (a line that is not
+ * an event, or one over the line cap) is never skipped in silence: fn gets an "ERROR" event
+ * with a Status of code 500 saying so, since events may have been lost. */
 long kube_watch(struct kube_client *c, const char *path, long idle_timeout_s, kube_watch_fn fn,
                 void *ctx);
 

@@ -34,6 +34,15 @@ static const char server_py[] =
     "class H(http.server.BaseHTTPRequestHandler):\n"
     "    protocol_version = 'HTTP/1.1'\n"
     "    def do_GET(self):\n"
+    "        if self.path.startswith('/watch-garbage'):\n"
+    "            ev = lambda n: json.dumps({'type': 'ADDED', 'object': {'metadata': {'name': n}}}) + '\\n'\n"
+    "            self.send_response(200)\n"
+    "            self.send_header('Content-Type', 'application/json')\n"
+    "            self.send_header('Connection', 'close')\n"
+    "            self.end_headers()\n"
+    "            self.wfile.write((ev('a') + '{\"type\": \"MODIFIED\", \"object\": {\"metadata\"\\n' + ev('b')).encode())\n"
+    "            self.close_connection = True\n"
+    "            return\n"
     "        b = json.dumps({'sni': state['sni'], 'host': self.headers.get('Host'),\n"
     "                        'path': self.path, 'auth': self.headers.get('Authorization'),\n"
     "                        'connect': state['connect']}).encode()\n"
@@ -359,6 +368,37 @@ static void test_token_file(void **state)
     assert_string_equal(err, want);
 }
 
+/* What a watch callback saw: "ADDED:a", "ERROR:500", ... one per line. */
+struct seen {
+    char text[512];
+};
+
+static int record_event(void *ctx, const char *type, json_t *obj)
+{
+    struct seen *s = ctx;
+    char item[128];
+    if (strcmp(type, "ERROR") == 0)
+        snprintf(item, sizeof(item), "ERROR:%lld\n", (long long)json_integer_value(json_object_get(obj, "code")));
+    else
+        snprintf(item, sizeof(item), "%s:%s\n", type,
+                 json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")));
+    strncat(s->text, item, sizeof(s->text) - strlen(s->text) - 1);
+    return strcmp(type, "ERROR") == 0; /* as the informer does: an ERROR ends the watch */
+}
+
+static void test_a_watch_line_that_does_not_parse_is_an_error_not_skipped(void **state)
+{
+    (void)state;
+    struct kube_client *c = client("127.0.0.1", "", "kubernetes", NULL);
+    struct seen s = {""};
+    long code = kube_watch(c, "/watch-garbage?watch=1", 10, record_event, &s);
+    /* The event after the broken line must not be taken as if nothing was lost: the caller
+     * hears of the loss (an ERROR, so the informer lists again) and the watch ends. */
+    assert_string_equal(s.text, "ADDED:a\nERROR:500\n");
+    assert_int_equal(code, -1);
+    kube_client_free(c);
+}
+
 static void test_query_escape(void **state)
 {
     (void)state;
@@ -384,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_tls_server_name),
         cmocka_unit_test(test_proxy),
         cmocka_unit_test(test_token_file),
+        cmocka_unit_test(test_a_watch_line_that_does_not_parse_is_an_error_not_skipped),
         cmocka_unit_test(test_query_escape),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
