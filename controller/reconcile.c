@@ -94,9 +94,9 @@ static json_t *last_valid_copy(struct cluster_ctx *c)
 }
 
 /* A spec the controller refuses: with a last valid spec, keep running that one (failover
- * included) and say the new one is refused; without one, create nothing and say why. Returns
- * the copy to run (new) or NULL. */
-static json_t *refused_spec(struct cluster_ctx *c, const char *invalid)
+ * included) and say the new one is refused; without one, create nothing and say why (*status_rc:
+ * that status write's result). Returns the copy to run (new) or NULL. */
+static json_t *refused_spec(struct cluster_ctx *c, const char *invalid, int *status_rc)
 {
     json_t *copy = last_valid_copy(c);
     if (copy) {
@@ -112,7 +112,7 @@ static json_t *refused_spec(struct cluster_ctx *c, const char *invalid)
     struct status_facts f = {
         .generation = json_integer_value(json_object_get(json_object_get(c->vkc, "metadata"), "generation")),
         .replicas = c->spec.replicas, .selector = selector, .invalid = true, .invalid_message = invalid};
-    cluster_write_status(c, &f);
+    *status_rc = cluster_write_status(c, &f);
     log_write(LOG_WARN, "invalid spec: nothing is created", "valkeycluster", c->name, "error", invalid, NULL);
     return NULL;
 }
@@ -267,13 +267,16 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
                               .uid = cluster_str_at(vkc, "metadata", "uid")};
     bool oom = false;
     char invalid[2048] = "";
+    int status_rc = 0;
     json_t *copy = defaulted_valid_copy(c, &oom, invalid, sizeof(invalid));
     if (!copy && !oom)
-        copy = refused_spec(c, invalid);
+        copy = refused_spec(c, invalid, &status_rc);
     if (copy)
         res = run_steps(c, json_object_get(copy, "spec"));
     else if (oom)
         res = failed("out of memory");
+    else if (status_rc != 0)
+        res = failed("cannot write the status of an invalid spec: %s", kube_api_errstr(env->api));
     json_decref(copy);
     cluster_ctx_release(c);
     free(c);

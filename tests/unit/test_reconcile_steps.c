@@ -453,6 +453,21 @@ static void test_a_statefulset_of_another_cluster_gives_no_last_valid_spec(void 
     free(text);
 }
 
+static void test_a_failed_status_write_of_an_invalid_spec_is_retried(void **state)
+{
+    struct world *w = *state;
+    json_t *o = make_vkc("{\"replicas\": 0}", "{}");
+    informer_cache_apply(w->clusters, INFORMER_ADDED, o);
+    json_decref(o);
+    fake_api_answer(&w->fake, "PATCH", STATUS_PATH, 500, NULL, 0);
+
+    struct reconcile_result r = reconcile_cluster(&w->env, NS, "cache");
+
+    /* Not "done": the work queue tries again (with backoff) until the user can read why. */
+    assert_int_equal(r.kind, RECONCILE_ERROR);
+    assert_non_null(strstr(r.err, "invalid spec"));
+}
+
 static void test_deleted_or_deleting_cluster_is_left_to_garbage_collection(void **state)
 {
     struct world *w = *state;
@@ -1209,6 +1224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invalid_spec_writes_only_its_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_refused_spec_keeps_the_last_valid_one_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_statefulset_of_another_cluster_gives_no_last_valid_spec, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_failed_status_write_of_an_invalid_spec_is_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_or_deleting_cluster_is_left_to_garbage_collection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_disabled_pdb_is_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pdb_of_another_owner_is_never_deleted, setup, teardown),
