@@ -2,6 +2,7 @@
 #include "clock.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #define NS_PER_S 1000000000L
 /* clock_deadline's cap: 2^31 s, about 68 years, so a 32-bit time_t cannot overflow either. */
@@ -84,4 +85,36 @@ int clock_wall_rfc3339(char *buf, size_t size, int frac_digits)
 {
     struct timespec now = clock_wall_now();
     return clock_rfc3339(buf, size, &now, frac_digits);
+}
+
+int clock_parse_rfc3339(const char *text, int64_t *ms)
+{
+    struct tm tm = {0};
+    const char *rest = text ? strptime(text, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!rest || strlen(text) < 20 || text[4] != '-' || text[10] != 'T')
+        return -1;
+    int64_t frac_ms = 0;
+    if (*rest == '.') {
+        int digits = 0;
+        for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+            if (digits < 3)
+                frac_ms = frac_ms * 10 + (*rest - '0');
+        if (digits == 0 || digits > 9)
+            return -1;
+        for (; digits < 3; digits++)
+            frac_ms *= 10;
+    }
+    if (strcmp(rest, "Z") != 0)
+        return -1;
+    time_t secs = timegm(&tm);
+    if (secs == (time_t)-1)
+        return -1;
+    *ms = (int64_t)secs * 1000 + frac_ms;
+    return 0;
+}
+
+int64_t clock_wall_ms(void)
+{
+    struct timespec t = clock_wall_now();
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }

@@ -52,4 +52,13 @@ int clock_rfc3339(char *buf, size_t size, const struct timespec *t, int frac_dig
 /* clock_rfc3339 of clock_wall_now(): the current UTC time. Returns 0 or -1 as that does. */
 int clock_wall_rfc3339(char *buf, size_t size, int frac_digits);
 
+/* Reads RFC 3339 UTC text as the API server writes it ("2026-11-24T16:20:00Z", with an optional
+ * fraction of up to 9 digits) into milliseconds since the Unix epoch in *ms. Returns 0, or -1
+ * (and *ms untouched) for anything else, offsets other than Z included. */
+int clock_parse_rfc3339(const char *text, int64_t *ms);
+
+/* Milliseconds since the Unix epoch on CLOCK_REALTIME (0 if the clock cannot be read): to
+ * compare with clock_parse_rfc3339's API timestamps, never for durations. */
+int64_t clock_wall_ms(void);
+
 #endif

@@ -178,6 +178,35 @@ static void assert_shape(const char *s, int digits)
     }
 }
 
+static void test_parse_rfc3339(void **state)
+{
+    (void)state;
+    int64_t ms = 7;
+    assert_int_equal(clock_parse_rfc3339("1970-01-01T00:00:01Z", &ms), 0);
+    assert_int_equal(ms, 1000);
+    assert_int_equal(clock_parse_rfc3339("2026-11-24T16:20:00Z", &ms), 0);
+    assert_int_equal(ms, 1795537200000LL);
+    assert_int_equal(clock_parse_rfc3339("2026-11-24T16:20:00.123456Z", &ms), 0);
+    assert_int_equal(ms % 1000, 123);
+    assert_int_equal(clock_parse_rfc3339("2026-11-24T16:20:00.5Z", &ms), 0);
+    assert_int_equal(ms % 1000, 500);
+    /* A round trip through clock_rfc3339. */
+    struct timespec t = {1795537200, 250000000};
+    char buf[CLOCK_RFC3339_MAX];
+    assert_int_equal(clock_rfc3339(buf, sizeof(buf), &t, 3), 0);
+    assert_int_equal(clock_parse_rfc3339(buf, &ms), 0);
+    assert_int_equal(ms, 1795537200250LL);
+    const char *bad[] = {"", "2026-11-24", "2026-11-24T16:20:00", "2026-11-24T16:20:00+01:00", "2026-11-24T16:20:00.Z",
+                         "2026-11-24T16:20:00.1234567890Z", "2026-11-24 16:20:00Z", "2026-11-24T16:20:00Zjunk"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ms = 7;
+        assert_int_equal(clock_parse_rfc3339(bad[i], &ms), -1);
+        assert_int_equal(ms, 7);
+    }
+    assert_int_equal(clock_parse_rfc3339(NULL, &ms), -1);
+    assert_true(clock_wall_ms() > 1795537200000LL - 86400000LL * 366 * 2);
+}
+
 static void test_wall(void **state)
 {
     (void)state;
@@ -201,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_monotonic),     cmocka_unit_test(test_ms_and_ns_agree),
         cmocka_unit_test(test_deadline),      cmocka_unit_test(test_rfc3339_known),
         cmocka_unit_test(test_rfc3339_refusals), cmocka_unit_test(test_wall),
+        cmocka_unit_test(test_parse_rfc3339),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,13 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "cluster_writes.h"
 #include "desired.h"
 #include "failover_glue.h"
 #include "fake_api.h"
 #include "field_errors.h"
+#include "first_election.h"
 #include "owned_objects.h"
 #include "planned_moves.h"
 #include "reconcile.h"
@@ -761,6 +769,150 @@ static void test_first_election_waits_for_every_pod(void **state)
     assert_int_equal(fake_api_writes(&w->fake), 0);
 }
 
+/* A Valkey-protocol stand-in on 127.0.0.9:6379 that answers +OK to every command of one
+ * connection (for the election's REPLICAOF NO ONE). */
+#define OK_SERVER_IP "127.0.0.9"
+struct ok_server {
+    int fd;
+    pthread_t thread;
+    atomic_int commands;
+};
+
+static void *ok_server_main(void *arg)
+{
+    struct ok_server *srv = arg;
+    for (;;) {
+        int conn = accept(srv->fd, NULL, NULL);
+        if (conn < 0)
+            return NULL;
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(conn, buf, sizeof(buf))) > 0)
+            for (ssize_t i = 0; i < n; i++)
+                if (buf[i] == '*' && (i == 0 || buf[i - 1] == '\n')) {
+                    atomic_fetch_add(&srv->commands, 1);
+                    if (write(conn, "+OK\r\n", 5) != 5)
+                        break;
+                }
+        close(conn);
+    }
+}
+
+/* Starts the stand-in; skips the test when the address is taken. */
+static void ok_server_start(struct ok_server *srv)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(DESIRED_PORT)};
+    inet_pton(AF_INET, OK_SERVER_IP, &a.sin_addr);
+    srv->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    atomic_init(&srv->commands, 0);
+    if (srv->fd < 0 || bind(srv->fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(srv->fd, 4) != 0) {
+        close(srv->fd);
+        skip();
+    }
+    assert_int_equal(pthread_create(&srv->thread, NULL, ok_server_main, srv), 0);
+}
+
+static void ok_server_stop(struct ok_server *srv)
+{
+    shutdown(srv->fd, SHUT_RDWR);
+    close(srv->fd);
+    pthread_join(srv->thread, NULL);
+}
+
+/* pod (borrowed) as the kubelet shows one that was created seconds_ago and never started: Pending,
+ * no podIP, its container waiting. */
+static void make_pending(json_t *pod, int seconds_ago)
+{
+    char ts[CLOCK_RFC3339_MAX];
+    struct timespec t = clock_wall_now();
+    t.tv_sec -= seconds_ago;
+    assert_int_equal(clock_rfc3339(ts, sizeof(ts), &t, 0), 0);
+    json_object_set_new(json_object_get(pod, "metadata"), "creationTimestamp", json_string(ts));
+    json_t *st = json_object_get(pod, "status");
+    json_object_set_new(st, "phase", json_string("Pending"));
+    json_object_del(st, "podIP");
+    json_object_set_new(st, "containerStatuses",
+                        json_pack("[{s:s, s:i, s:{s:{s:s}}}]", "name", "valkey", "restartCount", 0, "state", "waiting",
+                                  "reason", "ContainerCreating"));
+}
+
+static void test_first_election_goes_on_without_a_pod_pending_past_the_bound(void **state)
+{
+    struct world *w = *state;
+    struct ok_server srv;
+    ok_server_start(&srv);
+    use_cluster(w, "{\"replicas\": 3}", "{}");
+    json_t *stuck = make_pod(2, NOBODY, NULL, false, NULL);
+    make_pending(stuck, FIRST_ELECTION_WAIT_MS / 1000 + 30); /* say, a required anti-affinity */
+    use_pods(w, json_pack("[o, o, o]", make_pod(0, OK_SERVER_IP, NULL, true, NULL),
+                          make_pod(1, OK_SERVER_IP, NULL, true, NULL), stuck));
+    probed_replica(&w->c.pods[0], DESIRED_FENCE_HOST, 0, false);
+    probed_replica(&w->c.pods[1], DESIRED_FENCE_HOST, 0, false);
+
+    struct pod_view *p = roles_elect_first_primary(&w->c);
+    ok_server_stop(&srv);
+
+    assert_non_null(p);
+    assert_string_equal(p->name, "cache-0");
+    assert_true(atomic_load(&srv.commands) >= 1); /* REPLICAOF NO ONE */
+    const struct fake_call *l = fake_api_find(&w->fake, "PATCH", PODS_PATH "cache-0", 0);
+    assert_non_null(l);
+    assert_string_equal(label_in(l), "primary");
+}
+
+static void test_first_election_waits_for_a_pending_pod_until_the_bound(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 2}", "{}");
+    json_t *young = make_pod(1, NOBODY, NULL, false, NULL);
+    make_pending(young, 5);
+    use_pods(w, json_pack("[o, o]", make_pod(0, NOBODY, NULL, true, NULL), young));
+    probed_replica(&w->c.pods[0], DESIRED_FENCE_HOST, 0, false);
+
+    assert_null(roles_elect_first_primary(&w->c));
+    assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+    assert_string_equal(w->c.blocked, ""); /* a normal start: nothing to report yet */
+}
+
+static void test_first_election_waits_for_a_pod_whose_claim_predates_the_cluster(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 2, \"storage\": {\"size\": \"1Gi\"}}", "{}");
+    json_object_set_new(json_object_get(w->vkc, "metadata"), "creationTimestamp", json_string("2026-11-29T08:00:00Z"));
+    json_t *stuck = make_pod(1, NOBODY, NULL, false, NULL);
+    make_pending(stuck, FIRST_ELECTION_WAIT_MS / 1000 + 30);
+    use_pods(w, json_pack("[o, o]", make_pod(0, NOBODY, NULL, true, NULL), stuck));
+    probed_replica(&w->c.pods[0], DESIRED_FENCE_HOST, 0, false);
+    fake_api_answer(&w->fake, "GET", "/api/v1/namespaces/" NS "/persistentvolumeclaims/data-cache-1", 200,
+                    json_pack("{s:{s:s, s:s}}", "metadata", "name", "data-cache-1", "creationTimestamp",
+                              "2026-01-01T00:00:00Z"),
+                    0);
+
+    assert_null(roles_elect_first_primary(&w->c));
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+    assert_non_null(strstr(w->c.blocked, "cache-1 (its claim is older than the ValkeyCluster"));
+}
+
+static void test_first_election_waits_for_a_slow_pod_that_ran(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 2}", "{}");
+    json_t *slow = make_pod(1, NOBODY, NULL, false, NULL); /* Running, not Ready: loading its data */
+    make_pending(slow, FIRST_ELECTION_WAIT_MS / 1000 + 300);
+    json_t *st = json_object_get(slow, "status");
+    json_object_set_new(st, "phase", json_string("Running"));
+    json_object_set_new(st, "containerStatuses",
+                        json_pack("[{s:s, s:i, s:{s:{}}}]", "name", "valkey", "restartCount", 0, "state", "running"));
+    use_pods(w, json_pack("[o, o]", make_pod(0, NOBODY, NULL, true, NULL), slow));
+    probed_replica(&w->c.pods[0], DESIRED_FENCE_HOST, 0, false);
+
+    assert_null(roles_elect_first_primary(&w->c));
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+    assert_non_null(strstr(w->c.blocked, "cache-1 (its server ran and may hold data)"));
+}
+
 static void test_a_pod_already_serving_as_primary_keeps_the_role(void **state)
 {
     struct world *w = *state;
@@ -1239,6 +1391,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_usable_user_password_is_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pods_of_this_statefulset_only_by_ordinal_without_a_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_election_waits_for_every_pod, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_election_goes_on_without_a_pod_pending_past_the_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_election_waits_for_a_pending_pod_until_the_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_election_waits_for_a_pod_whose_claim_predates_the_cluster, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_election_waits_for_a_slow_pod_that_ran, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pod_already_serving_as_primary_keeps_the_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attach_labels_replicas_and_counts_what_is_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_failed_label_write_keeps_the_replica_pending, setup, teardown),
