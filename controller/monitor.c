@@ -10,7 +10,10 @@
 #include "vkc_defaults.h"
 #include "vkc_spec.h"
 
+#include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,17 +42,25 @@ struct monitor {
     void *ctx;
     pthread_t thread;
     bool threaded;
-    volatile int stop;
+    atomic_int stop;
     pthread_mutex_t lock;
     json_t *handed; /* "namespace/name" -> the password of a user's Secret (monitor_set_password) */
-    struct watched w[MONITOR_CLUSTERS_MAX];
-    size_t slot[MONITOR_CLUSTERS_MAX]; /* the last monitor_due: targets[k] is w[slot[k]] */
-    size_t nslot;
-    metrics_series *latency;
-    /* The thread's rounds (monitor_start only). */
+    /* The watched primaries, w[0..nw) (an entry with !used is dropped at the next refresh),
+     * grown by doubling (and shrunk) with the number of clusters. Lock held. */
+    struct watched *w;
+    size_t nw, wcap;
+    size_t hint;  /* where find looks first: just after the entry it found last */
+    size_t *slot; /* the last monitor_due: targets[k] is w[slot[k]] for k < nslot */
+    size_t nslot, slot_cap;
+    size_t unwatched; /* clusters the last refresh could not watch (out of memory) */
+    metrics_series *latency, *dropped;
+    /* The thread's rounds (monitor_start only): room for round_cap targets, grown to the
+     * number watched. Only the thread touches them. */
     struct prober *prober;
-    struct probe_target targets[MONITOR_CLUSTERS_MAX];
-    struct probe_result results[MONITOR_CLUSTERS_MAX];
+    struct probe_target *targets;
+    struct probe_result *results;
+    size_t round_cap;
+    bool round_short; /* growing them failed (logged once) */
 };
 
 /* The password the reconcile handed over for cluster key (monitor_set_password) into buf, or
@@ -78,31 +89,128 @@ static void forget_handed(struct monitor *m)
     }
 }
 
+/* Returns arr grown to room for need elements of size elem (doubling from 16; *cap updated),
+ * arr itself when it has room, or NULL when memory ran out (arr and *cap unchanged). */
+static void *grow_array(void *arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return arr;
+    size_t cap2 = *cap ? *cap : 16;
+    while (cap2 < need) {
+        if (cap2 > SIZE_MAX / 2 / elem)
+            return NULL;
+        cap2 *= 2;
+    }
+    void *grown = realloc(arr, cap2 * elem);
+    if (grown)
+        *cap = cap2;
+    return grown;
+}
+
+/* The watched entry of key, or, with make, a new one (zeroed, used); NULL when there is none,
+ * or when a new one could not be made (out of memory). The pointer is valid until the next
+ * find or refresh. Lock held. The search starts at hint: clusters come back in the same order
+ * at each refresh, so the next one is usually right there. */
 static struct watched *find(struct monitor *m, const char *key, bool make)
 {
-    struct watched *free_slot = NULL;
-    for (size_t i = 0; i < MONITOR_CLUSTERS_MAX; i++) {
-        if (m->w[i].used && strcmp(m->w[i].key, key) == 0)
+    for (size_t k = 0; k < m->nw; k++) {
+        size_t i = (m->hint + k) % m->nw;
+        if (m->w[i].used && strcmp(m->w[i].key, key) == 0) {
+            m->hint = i + 1;
             return &m->w[i];
-        if (!m->w[i].used && !free_slot)
-            free_slot = &m->w[i];
+        }
     }
-    if (!make || !free_slot)
+    struct watched *grown = make ? grow_array(m->w, &m->wcap, m->nw + 1, sizeof(*m->w)) : NULL;
+    if (!grown)
         return NULL;
-    memset(free_slot, 0, sizeof(*free_slot));
-    free_slot->used = true;
-    snprintf(free_slot->key, sizeof(free_slot->key), "%s", key);
-    return free_slot;
+    m->w = grown;
+    struct watched *w = &m->w[m->nw++];
+    memset(w, 0, sizeof(*w));
+    w->used = true;
+    snprintf(w->key, sizeof(w->key), "%s", key);
+    m->hint = m->nw;
+    return w;
+}
+
+/* Drops the entries no longer used, keeping the others in order, and gives memory back when
+ * the table is mostly empty. The slots of the last monitor_due then no longer hold (the
+ * results of that round are matched by key). Returns how many are watched. Lock held. */
+static size_t compact(struct monitor *m)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < m->nw; i++) {
+        if (!m->w[i].used)
+            continue;
+        if (kept != i)
+            m->w[kept] = m->w[i];
+        kept++;
+    }
+    if (kept != m->nw)
+        m->nslot = 0;
+    m->nw = kept;
+    m->hint = 0;
+    if (m->wcap > 64 && kept < m->wcap / 4) {
+        struct watched *w = realloc(m->w, m->wcap / 2 * sizeof(*w));
+        if (w) { /* else it stays as large as it was */
+            m->w = w;
+            m->wcap /= 2;
+        }
+    }
+    return kept;
+}
+
+/* Says, loudly, that clusters could not be watched for lack of memory: counted at every
+ * refresh in gungnir_monitor_dropped_total, logged when their number changes. Lock held. */
+static void report_unwatched(struct monitor *m, size_t unwatched)
+{
+    char n[32];
+    metrics_add(m->dropped, unwatched);
+    if (unwatched == m->unwatched)
+        return;
+    snprintf(n, sizeof(n), "%zu", unwatched);
+    if (unwatched)
+        log_write(LOG_ERROR, "out of memory: ValkeyClusters with failover are not monitored (their primaries "
+                             "are not probed, so no failover would start)",
+                  "clusters", n, NULL);
+    else
+        log_write(LOG_INFO, "every ValkeyCluster with failover is monitored again", NULL);
+    m->unwatched = unwatched;
+}
+
+/* The primary-labelled pods not being deleted, by "namespace/instance" (the last one listed
+ * when there are several, as before). Returns a new object (possibly empty), or NULL; adds to
+ * *lost the pods that could not be indexed (out of memory). */
+static json_t *primaries_by_cluster(struct monitor *m, size_t *lost)
+{
+    json_t *pods = informer_list(m->pods, NULL, DESIRED_ROLE_LABEL, DESIRED_ROLE_PRIMARY);
+    json_t *by = json_object();
+    size_t j;
+    json_t *pod;
+    json_array_foreach(pods, j, pod)
+    {
+        const json_t *pmd = json_object_get(pod, "metadata");
+        const char *ns = json_string_value(json_object_get(pmd, "namespace"));
+        const char *inst = json_string_value(json_object_get(json_object_get(pmd, "labels"), "app.kubernetes.io/instance"));
+        if (!by || !ns || !inst || json_object_get(pmd, "deletionTimestamp"))
+            continue;
+        char key[256];
+        snprintf(key, sizeof(key), "%s/%s", ns, inst);
+        if (json_object_set(by, key, pod) != 0)
+            (*lost)++; /* out of memory: that cluster looks as if it had no primary */
+    }
+    json_decref(pods);
+    return by;
 }
 
 size_t monitor_refresh(struct monitor *m)
 {
     json_t *list = informer_list(m->clusters, NULL, NULL, NULL);
-    size_t i;
+    size_t i, unwatched = 0;
+    json_t *primaries = primaries_by_cluster(m, &unwatched);
     const json_t *vkc;
 
     pthread_mutex_lock(&m->lock);
-    for (size_t k = 0; k < MONITOR_CLUSTERS_MAX; k++)
+    for (size_t k = 0; k < m->nw; k++)
         m->w[k].seen = false;
     json_array_foreach(list, i, vkc)
     {
@@ -122,20 +230,12 @@ size_t monitor_refresh(struct monitor *m)
         char key[256];
         snprintf(key, sizeof(key), "%s/%s", ns, name);
         /* The labelled primary of this cluster. */
-        const char *primary = NULL, *ip = NULL;
-        json_t *pods = ok ? informer_list(m->pods, ns, DESIRED_ROLE_LABEL, DESIRED_ROLE_PRIMARY) : NULL;
-        size_t j;
-        const json_t *pod;
-        json_array_foreach(pods, j, pod)
-        {
-            const json_t *pmd = json_object_get(pod, "metadata");
-            const char *inst = json_string_value(json_object_get(json_object_get(pmd, "labels"), "app.kubernetes.io/instance"));
-            if (inst && strcmp(inst, name) == 0 && !json_object_get(pmd, "deletionTimestamp")) {
-                primary = json_string_value(json_object_get(pmd, "name"));
-                ip = json_string_value(json_object_get(json_object_get(pod, "status"), "podIP"));
-            }
-        }
+        const json_t *pod = ok ? json_object_get(primaries, key) : NULL;
+        const char *primary = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+        const char *ip = json_string_value(json_object_get(json_object_get(pod, "status"), "podIP"));
         struct watched *w = ok && primary && ip ? find(m, key, true) : NULL;
+        if (ok && primary && ip && !w)
+            unwatched++;
         if (w) {
             w->seen = true;
             snprintf(w->ns, sizeof(w->ns), "%s", ns);
@@ -161,18 +261,20 @@ size_t monitor_refresh(struct monitor *m)
             if (spec.auth_enabled && !w->password[0])
                 w->seen = false; /* the password is not known yet: probing would only fail */
         }
-        json_decref(pods);
         json_decref(copy);
         free(errs);
     }
-    size_t watched = 0;
-    for (size_t k = 0; k < MONITOR_CLUSTERS_MAX; k++) {
+    if (!primaries && json_array_size(list) > 0)
+        unwatched = json_array_size(list); /* not even the index of the primaries was made */
+    for (size_t k = 0; k < m->nw; k++) {
         if (m->w[k].used && !m->w[k].seen)
             m->w[k].used = false;
-        watched += m->w[k].used;
     }
+    size_t watched = compact(m);
+    report_unwatched(m, unwatched);
     forget_handed(m);
     pthread_mutex_unlock(&m->lock);
+    json_decref(primaries);
     json_decref(list);
     return watched;
 }
@@ -189,7 +291,15 @@ size_t monitor_due(struct monitor *m, int64_t now_ms, struct probe_target *targe
     size_t n = 0;
     long timeout = PROBE_TIMEOUT_MAX_MS;
     pthread_mutex_lock(&m->lock);
-    for (size_t i = 0; i < MONITOR_CLUSTERS_MAX && n < max; i++) {
+    size_t room = max < m->nw ? max : m->nw;
+    if (room > m->slot_cap) {
+        size_t *slot = grow_array(m->slot, &m->slot_cap, room, sizeof(*m->slot));
+        if (slot)
+            m->slot = slot;
+        else
+            room = m->slot_cap; /* out of memory: the others stay due, for the next round */
+    }
+    for (size_t i = 0; i < m->nw && n < room; i++) {
         struct watched *w = &m->w[i];
         if (!w->used || w->down || now_ms < w->next_ms)
             continue;
@@ -201,6 +311,7 @@ size_t monitor_due(struct monitor *m, int64_t now_ms, struct probe_target *targe
         if (w->interval_ms < timeout)
             timeout = w->interval_ms;
         w->next_ms = now_ms + w->interval_ms;
+        assert(n < m->slot_cap);
         m->slot[n++] = i;
     }
     m->nslot = n;
@@ -215,13 +326,13 @@ size_t monitor_due(struct monitor *m, int64_t now_ms, struct probe_target *targe
 static struct watched *watched_of(struct monitor *m, size_t k, const struct probe_target *t)
 {
     char key[PROBER_KEY_MAX];
-    if (k < m->nslot) {
+    if (k < m->nslot && m->slot[k] < m->nw) {
         struct watched *w = &m->w[m->slot[k]];
         target_key(w, key, sizeof(key));
         if (w->used && strcmp(key, t->key) == 0)
             return w;
     }
-    for (size_t i = 0; i < MONITOR_CLUSTERS_MAX; i++) {
+    for (size_t i = 0; i < m->nw; i++) {
         struct watched *w = &m->w[i];
         if (!w->used)
             continue;
@@ -237,6 +348,11 @@ static bool observe(struct monitor *m, struct watched *w, const struct probe_res
 {
     if (r->ok)
         metrics_observe(m->latency, r->latency_ms / 1000.0);
+    if (r->skipped) {
+        /* Not probed at all (the prober ran out of memory): says nothing about the server. */
+        log_write(LOG_DEBUG, "primary not probed this round; not counted", "valkeycluster", w->key, NULL);
+        return false;
+    }
     if (r->auth_refused) {
         /* It answered: it is up. The password changed (or is wrong): not a reason to fail over,
          * which could not reach the replicas with it either. The reconcile reports it. */
@@ -282,20 +398,47 @@ size_t monitor_record(struct monitor *m, const struct probe_target *targets, con
     return ndown;
 }
 
+/* Grows the thread's round buffers to room for want targets. When memory runs out they keep
+ * their size: the rounds then take that many due primaries at a time, and the others, still
+ * due, are taken by the next round at once (late, not dropped); logged once per shortage. */
+static void grow_round(struct monitor *m, size_t want)
+{
+    if (want <= m->round_cap)
+        return;
+    size_t tcap = m->round_cap, rcap = m->round_cap;
+    struct probe_target *t = grow_array(m->targets, &tcap, want, sizeof(*t));
+    if (t)
+        m->targets = t;
+    struct probe_result *r = t ? grow_array(m->results, &rcap, want, sizeof(*r)) : NULL;
+    if (r)
+        m->results = r;
+    if (t && r) {
+        assert(tcap == rcap);
+        m->round_cap = tcap;
+        m->round_short = false;
+    } else if (!m->round_short) {
+        m->round_short = true;
+        char n[32];
+        snprintf(n, sizeof(n), "%zu", m->round_cap);
+        log_write(LOG_ERROR, "out of memory: probe rounds take fewer primaries at a time (the others wait)",
+                  "per_round", n, NULL);
+    }
+}
+
 static void *monitor_main(void *arg)
 {
     struct monitor *m = arg;
     int64_t next_refresh = 0;
 
-    while (!m->stop) {
+    while (!atomic_load(&m->stop)) {
         int64_t now = clock_now_ms();
         if (now >= next_refresh) {
-            monitor_refresh(m);
+            grow_round(m, monitor_refresh(m));
             next_refresh = now + REFRESH_MS;
         }
         /* Every cluster whose probe is due, in one round. */
         long timeout;
-        size_t n = monitor_due(m, now, m->targets, MONITOR_CLUSTERS_MAX, &timeout);
+        size_t n = m->round_cap ? monitor_due(m, now, m->targets, m->round_cap, &timeout) : 0;
         if (n == 0) {
             struct timespec ts = {0, 10 * 1000000L};
             nanosleep(&ts, NULL);
@@ -324,6 +467,11 @@ struct monitor *monitor_new(struct informer *clusters, struct informer *pods, st
     m->latency = metrics_histogram("gungnir_failover_probe_duration_seconds",
                                    "Time a probe of a primary took (PING, INFO server, INFO replication).", NULL,
                                    bounds, sizeof(bounds) / sizeof(bounds[0]));
+    m->dropped = metrics_counter("gungnir_monitor_dropped_total",
+                                 "ValkeyClusters with failover left unmonitored for lack of memory, counted at each "
+                                 "refresh (every 500 ms) while it lasts.",
+                                 NULL);
+    atomic_init(&m->stop, 0);
     m->handed = json_object();
     if (!m->handed) {
         snprintf(err, errlen, "out of memory");
@@ -358,10 +506,14 @@ void monitor_stop(struct monitor *m)
 {
     if (!m)
         return;
-    m->stop = 1;
+    atomic_store(&m->stop, 1);
     if (m->threaded)
         pthread_join(m->thread, NULL);
     prober_free(m->prober);
+    free(m->targets);
+    free(m->results);
+    free(m->w);
+    free(m->slot);
     json_decref(m->handed);
     pthread_mutex_destroy(&m->lock);
     free(m);

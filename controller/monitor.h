@@ -10,7 +10,13 @@
  *
  * The thread's round is monitor_refresh (every half second), monitor_due, prober_round and
  * monitor_record. Those three are public so that the unit tests run rounds by hand on a
- * monitor_new (no thread), with caches filled by hand and probe results of their own. */
+ * monitor_new (no thread), with caches filled by hand and probe results of their own.
+ *
+ * There is no cap on the number of clusters: the table of watched primaries and the buffers of
+ * a round grow with it (and the table shrinks again). When memory runs out a cluster that
+ * cannot get an entry is not watched: that is logged (when the number of such clusters
+ * changes) and counted at each refresh in gungnir_monitor_dropped_total, never silent. A round
+ * that cannot get room for every due primary takes fewer; the others stay due for the next. */
 #ifndef GUNGNIR_MONITOR_H
 #define GUNGNIR_MONITOR_H
 
@@ -20,8 +26,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define MONITOR_CLUSTERS_MAX 1024
 
 typedef void (*monitor_down_fn)(void *ctx, const char *key);
 
@@ -60,7 +64,8 @@ size_t monitor_due(struct monitor *m, int64_t now_ms, struct probe_target *targe
 
 /* Records results[k] of probing targets[k] for k < n (targets as monitor_due filled them; a
  * target whose primary is no longer watched is skipped). A probe fails when it got no answer
- * or the server is not a primary; the SDOWN state (sdown.h) decides. For every primary that
+ * or the server is not a primary; one the server refused the password of, or the prober
+ * skipped (probe_result.skipped), counts neither way; the SDOWN state (sdown.h) decides. For every primary that
  * goes down, the reason is kept (monitor_primary_down) and on_down is called once, on the
  * caller's thread with no lock held. Returns how many went down. */
 size_t monitor_record(struct monitor *m, const struct probe_target *targets, const struct probe_result *results,

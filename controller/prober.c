@@ -2,10 +2,14 @@
 #include "prober.h"
 
 #include "clock.h"
+#include "log.h"
+#include "metrics.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +36,47 @@ struct conn {
 };
 
 struct prober {
-    struct conn conns[PROBER_TARGETS_MAX];
-    size_t nconns;
+    /* The connections, conns[0..nconns): each allocated on its own, so that growing the array
+     * never moves a connection a round points at. */
+    struct conn **conns;
+    size_t nconns, cap;
+    size_t hint; /* where conn_for looks first: just after the connection it found last */
+    /* A round's buffers, room for scratch_cap targets, grown to the largest round. */
+    struct conn **round;
+    struct pollfd *fds;
+    size_t *map;
+    size_t scratch_cap;
+    metrics_series *skipped;
 };
 
-struct prober *prober_new(void) { return calloc(1, sizeof(struct prober)); }
+/* Returns arr grown to room for need elements of size elem (doubling from 16; *cap updated),
+ * arr itself when it has room, or NULL when memory ran out (arr and *cap unchanged). */
+static void *grow_array(void *arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return arr;
+    size_t cap2 = *cap ? *cap : 16;
+    while (cap2 < need) {
+        if (cap2 > SIZE_MAX / 2 / elem)
+            return NULL;
+        cap2 *= 2;
+    }
+    void *grown = realloc(arr, cap2 * elem);
+    if (grown)
+        *cap = cap2;
+    return grown;
+}
+
+struct prober *prober_new(void)
+{
+    struct prober *p = calloc(1, sizeof(struct prober));
+    if (p)
+        p->skipped = metrics_counter("gungnir_prober_skipped_total",
+                                     "Probes not made for lack of memory in the prober (the target's result says "
+                                     "skipped).",
+                                     NULL);
+    return p;
+}
 
 static void conn_close(struct conn *c)
 {
@@ -47,34 +87,55 @@ static void conn_close(struct conn *c)
     c->authed = false;
 }
 
+/* Closes c and frees it. */
+static void conn_free(struct conn *c)
+{
+    conn_close(c);
+    free(c->text);
+    free(c);
+}
+
 void prober_free(struct prober *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < p->nconns; i++) {
-        conn_close(&p->conns[i]);
-        free(p->conns[i].text);
-    }
+    for (size_t i = 0; i < p->nconns; i++)
+        conn_free(p->conns[i]);
+    free(p->conns);
+    free(p->round);
+    free(p->fds);
+    free(p->map);
     free(p);
 }
 
-/* The connection for t, found by key or made (possibly reusing a slot). NULL when full. */
+/* The connection of key, or NULL. The search starts at hint: the targets of a round come in
+ * the same order round after round, so the next one is usually right there. */
+static struct conn *conn_find(struct prober *p, const char *key)
+{
+    for (size_t k = 0; k < p->nconns; k++) {
+        size_t i = (p->hint + k) % p->nconns;
+        if (strcmp(p->conns[i]->key, key) == 0) {
+            p->hint = i + 1;
+            return p->conns[i];
+        }
+    }
+    return NULL;
+}
+
+/* The connection for t, found by key or made. NULL when out of memory. */
 static struct conn *conn_for(struct prober *p, const struct probe_target *t)
 {
-    struct conn *c = NULL;
-    for (size_t i = 0; i < p->nconns && !c; i++)
-        if (strcmp(p->conns[i].key, t->key) == 0)
-            c = &p->conns[i];
+    struct conn *c = conn_find(p, t->key);
     if (c && (strcmp(c->host, t->host) != 0 || c->port != t->port || strcmp(c->password, t->password) != 0))
         conn_close(c); /* the pod moved or the password changed */
     if (!c) {
-        for (size_t i = 0; i < p->nconns && !c; i++)
-            if (!p->conns[i].used && !p->conns[i].ctx && !p->conns[i].key[0])
-                c = &p->conns[i];
-        if (!c && p->nconns < PROBER_TARGETS_MAX)
-            c = &p->conns[p->nconns++];
-        if (!c)
+        struct conn **grown = grow_array(p->conns, &p->cap, p->nconns + 1, sizeof(*p->conns));
+        if (!grown)
             return NULL;
+        p->conns = grown;
+        if (!(c = calloc(1, sizeof(*c))))
+            return NULL;
+        p->conns[p->nconns++] = c;
         snprintf(c->key, sizeof(c->key), "%s", t->key);
     }
     snprintf(c->host, sizeof(c->host), "%s", t->host);
@@ -212,33 +273,81 @@ static void on_readable(struct conn *c)
     take_replies(c);
 }
 
+/* Grows the round's buffers to room for n targets. Returns how many they have room for: n, or
+ * fewer when memory ran out. */
+static size_t round_room(struct prober *p, size_t n)
+{
+    if (n <= p->scratch_cap)
+        return n;
+    size_t rcap = p->scratch_cap, fcap = p->scratch_cap, mcap = p->scratch_cap;
+    struct conn **round = grow_array(p->round, &rcap, n, sizeof(*round));
+    if (round)
+        p->round = round;
+    struct pollfd *fds = round ? grow_array(p->fds, &fcap, n, sizeof(*fds)) : NULL;
+    if (fds)
+        p->fds = fds;
+    size_t *map = fds ? grow_array(p->map, &mcap, n, sizeof(*map)) : NULL;
+    if (map)
+        p->map = map;
+    if (!map)
+        return p->scratch_cap; /* each buffer still has at least that room */
+    assert(rcap == fcap && fcap == mcap);
+    p->scratch_cap = rcap;
+    return n;
+}
+
+/* Drops the connections this round does not use: closed, freed, the others kept in order. */
+static void drop_unused(struct prober *p)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < p->nconns; i++) {
+        if (p->conns[i]->used)
+            p->conns[kept++] = p->conns[i];
+        else
+            conn_free(p->conns[i]);
+    }
+    p->nconns = kept;
+    p->hint = 0;
+}
+
+/* Says that targets were skipped for lack of memory: counted and logged. */
+static void report_skipped(struct prober *p, size_t skipped, size_t n)
+{
+    char a[32], b[32];
+    metrics_add(p->skipped, skipped);
+    snprintf(a, sizeof(a), "%zu", skipped);
+    snprintf(b, sizeof(b), "%zu", n);
+    log_write(LOG_ERROR, "out of memory: targets not probed this round", "skipped", a, "targets", b, NULL);
+}
+
 void prober_round(struct prober *p, const struct probe_target *targets, size_t n, long timeout_ms,
                   struct probe_result *out)
 {
-    struct conn *round[PROBER_TARGETS_MAX];
-    struct pollfd fds[PROBER_TARGETS_MAX];
-    size_t map[PROBER_TARGETS_MAX];
     int64_t t0 = clock_now_ns(), deadline = t0 + (int64_t)timeout_ms * 1000000;
+    size_t room = round_room(p, n), skipped = 0;
+    struct conn **round = p->round;
+    struct pollfd *fds = p->fds;
+    size_t *map = p->map;
 
-    if (n > PROBER_TARGETS_MAX)
-        n = PROBER_TARGETS_MAX;
     for (size_t i = 0; i < p->nconns; i++)
-        p->conns[i].used = false;
+        p->conns[i]->used = false;
     for (size_t i = 0; i < n; i++) {
         memset(&out[i], 0, sizeof(out[i]));
-        round[i] = conn_for(p, &targets[i]);
-        if (!round[i]) {
-            snprintf(out[i].err, sizeof(out[i].err), "too many targets");
+        struct conn *c = i < room ? conn_for(p, &targets[i]) : NULL;
+        if (i < room)
+            round[i] = c;
+        if (!c) {
+            out[i].skipped = true;
+            snprintf(out[i].err, sizeof(out[i].err), "not probed: out of memory");
+            skipped++;
             continue;
         }
-        start(round[i]);
+        start(c);
     }
-    /* Connections no longer probed are closed and their slots freed. */
-    for (size_t i = 0; i < p->nconns; i++)
-        if (!p->conns[i].used) {
-            conn_close(&p->conns[i]);
-            p->conns[i].key[0] = '\0';
-        }
+    if (skipped)
+        report_skipped(p, skipped, n);
+    n = room; /* the targets past the room were skipped above */
+    drop_unused(p);
 
     for (;;) {
         size_t nfds = 0;

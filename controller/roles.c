@@ -173,3 +173,8 @@ void roles_publish(const struct cluster_ctx *c)
     }
 }
 
+size_t roles_forget_metrics(const char *namespace_, const char *name)
+{
+    const struct metrics_label cluster[] = {{"namespace", namespace_}, {"valkeycluster", name}};
+    return metrics_remove_matching(cluster, sizeof(cluster) / sizeof(cluster[0]));
+}

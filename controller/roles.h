@@ -19,4 +19,11 @@ int roles_attach_replicas(struct cluster_ctx *c, const struct pod_view *primary)
 /* gungnir_valkeycluster_pods{namespace,valkeycluster,role}: the pods by role label. */
 void roles_publish(const struct cluster_ctx *c);
 
+/* Removes every metric series of the ValkeyCluster namespace_/name, of any metric: those whose
+ * labels carry namespace="namespace_" and valkeycluster="name" (this module's
+ * gungnir_valkeycluster_pods and failover_glue's gungnir_failover_last_duration_seconds). Call
+ * it once the ValkeyCluster is deleted; a later roles_publish of the same cluster registers
+ * them again. Thread-safe (metrics_remove_matching). Returns how many series were removed. */
+size_t roles_forget_metrics(const char *namespace_, const char *name);
+
 #endif

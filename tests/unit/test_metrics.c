@@ -7,6 +7,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,38 +395,319 @@ static void test_invalid_registration(void **state)
                   "hist_count 0\n");
 }
 
-static void test_registry_full(void **state)
+/* No cap: 5,000 series (far past the old fixed table of 1024) all register, are found again by
+ * name and labels, and render under one HELP and TYPE block. */
+static void test_registry_grows(void **state)
 {
     (void)state;
-    metrics_series *all[METRICS_MAX_SERIES];
-    for (int i = 0; i < METRICS_MAX_SERIES; i++) {
+    enum { N = 5000 };
+    metrics_series **all = calloc(N, sizeof(*all));
+    assert_non_null(all);
+    for (int i = 0; i < N; i++) {
         char labels[32];
         snprintf(labels, sizeof(labels), "i=\"%d\"", i);
-        all[i] = metrics_counter("full_total", "Full.", labels);
+        all[i] = metrics_counter("many_total", "Many.", labels);
         assert_non_null(all[i]);
         metrics_add(all[i], (uint64_t)i);
     }
-    assert_null(metrics_counter("full_total", "Full.", "i=\"overflow\""));
-    assert_null(metrics_gauge("another", "Another.", NULL));
-    /* An existing series is still found when full. */
-    assert_ptr_equal(metrics_counter("full_total", "Full.", "i=\"7\""), all[7]);
-    metrics_inc(NULL); /* what a caller holding the failed registration does */
+    assert_non_null(metrics_gauge("another", "Another.", NULL));
+    /* The same name and labels are the same series. */
+    assert_ptr_equal(metrics_counter("many_total", "Many.", "i=\"7\""), all[7]);
+    assert_ptr_equal(metrics_counter("many_total", "Many.", "i=\"4999\""), all[4999]);
 
     size_t len;
     char *text = metrics_render(&len);
     assert_non_null(text);
     assert_int_equal(strlen(text), len);
-    assert_non_null(strstr(text, "full_total{i=\"0\"} 0\n"));
-    assert_non_null(strstr(text, "full_total{i=\"127\"} 127\n"));
-    assert_null(strstr(text, "overflow"));
-    assert_null(strstr(text, "another"));
-    /* One HELP line for all 128 series. */
-    assert_ptr_equal(strstr(text, "# HELP"), text);
-    assert_null(strstr(text + 1, "# HELP"));
+    for (int i = 0; i < N; i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "many_total{i=\"%d\"} %d\n", i, i);
+        if (!strstr(text, line))
+            fail_msg("series %d is missing from the render", i);
+    }
+    assert_non_null(strstr(text, "another 0\n"));
+    /* One HELP line for all the series of a name. */
+    assert_ptr_equal(strstr(text, "# HELP many_total"), text);
+    assert_null(strstr(text + 1, "# HELP many_total"));
+    assert_null(strstr(text, "gungnir_metrics_registration_failures_total"));
     free(text);
+    free(all);
+}
 
-    metrics_reset();
-    assert_non_null(metrics_gauge("another", "Another.", NULL));
+/* ---- registration from many threads while another renders -------------------------------- */
+
+#define REG_THREADS 4
+#define REG_PER_THREAD 600 /* 2,400 series of each name in all: past the old cap of 1024 */
+
+struct reg_args {
+    int id;
+    int failures; /* NULL handles, or a second registration that gave another handle */
+};
+
+/* Registers REG_PER_THREAD counters and gauges of its own (the way a reconcile worker registers
+ * per-cluster series), updates them, and registers each again. */
+static void *registrar(void *arg)
+{
+    struct reg_args *a = arg;
+    for (int i = 0; i < REG_PER_THREAD; i++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "namespace=\"t%d\",valkeycluster=\"c%d\"", a->id, i);
+        metrics_series *c = metrics_counter("conc_total", "Concurrent.", labels);
+        metrics_series *g = metrics_gauge("conc_gauge", "Concurrent gauge.", labels);
+        if (!c || !g) {
+            a->failures++;
+            continue;
+        }
+        metrics_add(c, (uint64_t)i);
+        metrics_set(g, (double)i);
+        if (metrics_counter("conc_total", "Concurrent.", labels) != c ||
+            metrics_gauge("conc_gauge", "Concurrent gauge.", labels) != g)
+            a->failures++;
+    }
+    return NULL;
+}
+
+/* How many lines of text start with prefix. */
+static size_t lines_starting(const char *text, const char *prefix)
+{
+    size_t n = 0, plen = strlen(prefix);
+    for (const char *line = text; *line;) {
+        if (strncmp(line, prefix, plen) == 0)
+            n++;
+        const char *nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    return n;
+}
+
+struct render_args {
+    _Atomic int stop;
+    bool removals; /* series are also removed meanwhile: their count may go down */
+    int renders, bad; /* renders done; renders that were malformed or went backwards */
+};
+
+/* Renders until told to stop. Each render must be whole: a well-formed exposition (every line
+ * a HELP, a TYPE or a sample ending in a number), one HELP per name, and never fewer series
+ * than the render before (series are only added). cmocka's asserts stay on the main thread. */
+static void *watcher(void *arg)
+{
+    struct render_args *a = arg;
+    size_t last = 0;
+    while (!atomic_load(&a->stop) || a->renders == 0) {
+        size_t len;
+        char *text = metrics_render(&len);
+        a->renders++;
+        if (!text || strlen(text) != len) {
+            a->bad++;
+            free(text);
+            continue;
+        }
+        size_t n = lines_starting(text, "conc_total{");
+        if ((n < last && !a->removals) || lines_starting(text, "# HELP conc_total ") > 1 ||
+            lines_starting(text, "# HELP conc_gauge ") > 1 ||
+            lines_starting(text, "conc_gauge{") > REG_THREADS * REG_PER_THREAD)
+            a->bad++;
+        last = n;
+        for (const char *line = text; *line;) {
+            const char *nl = strchr(line, '\n');
+            if (!nl || (line[0] != '#' && !(nl[-1] >= '0' && nl[-1] <= '9'))) {
+                a->bad++;
+                break;
+            }
+            line = nl + 1;
+        }
+        free(text);
+    }
+    return NULL;
+}
+
+static void test_concurrent_registration_and_render(void **state)
+{
+    (void)state;
+    pthread_t threads[REG_THREADS], render_thread;
+    struct reg_args args[REG_THREADS];
+    struct render_args r = {.renders = 0};
+    atomic_init(&r.stop, 0);
+    assert_non_null(metrics_counter("before_total", "Registered before.", NULL));
+    assert_int_equal(pthread_create(&render_thread, NULL, watcher, &r), 0);
+    for (int i = 0; i < REG_THREADS; i++) {
+        args[i] = (struct reg_args){.id = i};
+        assert_int_equal(pthread_create(&threads[i], NULL, registrar, &args[i]), 0);
+    }
+    for (int i = 0; i < REG_THREADS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        assert_int_equal(args[i].failures, 0);
+    }
+    atomic_store(&r.stop, 1);
+    assert_int_equal(pthread_join(render_thread, NULL), 0);
+    assert_true(r.renders > 0);
+    assert_int_equal(r.bad, 0);
+
+    /* Every series of every thread is rendered once, with its value. */
+    size_t len;
+    char *text = metrics_render(&len);
+    assert_non_null(text);
+    assert_int_equal(lines_starting(text, "conc_total{"), REG_THREADS * REG_PER_THREAD);
+    assert_int_equal(lines_starting(text, "conc_gauge{"), REG_THREADS * REG_PER_THREAD);
+    assert_int_equal(lines_starting(text, "# HELP conc_total "), 1);
+    assert_int_equal(lines_starting(text, "# HELP conc_gauge "), 1);
+    for (int t = 0; t < REG_THREADS; t++) {
+        for (int i = 0; i < REG_PER_THREAD; i += 37) {
+            char line[128];
+            snprintf(line, sizeof(line), "conc_gauge{namespace=\"t%d\",valkeycluster=\"c%d\"} %d\n", t, i, i);
+            if (!strstr(text, line))
+                fail_msg("missing: %s", line);
+        }
+    }
+    free(text);
+}
+
+/* ---- removal --------------------------------------------------------------------------- */
+
+static metrics_series *pods_gauge(const char *ns, const char *name, const char *role)
+{
+    char labels[160];
+    snprintf(labels, sizeof(labels), "namespace=\"%s\",valkeycluster=\"%s\",role=\"%s\"", ns, name, role);
+    return metrics_gauge("gungnir_valkeycluster_pods", "Pods.", labels);
+}
+
+struct hammer_args {
+    metrics_series *s;
+    _Atomic int stop;
+};
+
+/* Updates one handle until told to stop: a reconcile still holding it while it is removed. */
+static void *hammer(void *arg)
+{
+    struct hammer_args *a = arg;
+    while (!atomic_load(&a->stop))
+        metrics_add(a->s, 1);
+    return NULL;
+}
+
+/* Removing a cluster's series drops exactly them from the render, of every name, and keeps
+ * the other clusters' (same name in another namespace, a name that merely starts the same);
+ * a handle updated while it is removed stays usable; registering again starts from zero. */
+static void test_remove_matching(void **state)
+{
+    (void)state;
+    static const char *const roles[] = {"primary", "replica", "none"};
+    for (int k = 0; k < 3; k++) {
+        metrics_set(pods_gauge("shop", "cache", roles[k]), 1 + k);
+        metrics_set(pods_gauge("shop", "cache2", roles[k]), 4);
+        metrics_set(pods_gauge("other", "cache", roles[k]), 5);
+    }
+    metrics_series *dur = metrics_gauge("gungnir_failover_last_duration_seconds", "Duration.",
+                                        "namespace=\"shop\",valkeycluster=\"cache\"");
+    metrics_set(dur, 2.5);
+    metrics_series *alone = metrics_gauge("only_shop", "Only this cluster.",
+                                          "valkeycluster=\"cache\",namespace=\"shop\"");
+    /* Look-alikes that must stay: a value holding the text of the label, a value with quotes. */
+    metrics_series *tricky = metrics_counter("tricky_total", "Tricky.",
+                                             "note=\"namespace=\\\"shop\\\",valkeycluster=\\\"cache\\\"\"");
+    metrics_series *quoted = metrics_counter("quoted_total", "Quoted.", "k=\"a\\\"b\",namespace=\"shop\"");
+    metrics_series *plain = metrics_counter("plain_total", "Plain.", NULL);
+    assert_non_null(dur);
+    assert_non_null(alone);
+    assert_non_null(tricky);
+    assert_non_null(quoted);
+    assert_non_null(plain);
+
+    struct hammer_args h = {.s = dur};
+    atomic_init(&h.stop, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hammer, &h), 0);
+
+    const struct metrics_label cache[] = {{"namespace", "shop"}, {"valkeycluster", "cache"}};
+    assert_int_equal(metrics_remove_matching(cache, 2), 5);
+    assert_int_equal(metrics_remove_matching(cache, 2), 0); /* nothing left to remove */
+    atomic_store(&h.stop, 1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    metrics_set(dur, 7); /* still a valid handle, only no longer rendered */
+    assert_true(metrics_value(dur) == 7.0);
+    assert_int_equal(metrics_remove_matching(cache, 0), 0); /* no labels: removes nothing */
+
+    assert_render("# HELP gungnir_valkeycluster_pods Pods.\n"
+                  "# TYPE gungnir_valkeycluster_pods gauge\n"
+                  "gungnir_valkeycluster_pods{namespace=\"shop\",valkeycluster=\"cache2\",role=\"primary\"} 4\n"
+                  "gungnir_valkeycluster_pods{namespace=\"other\",valkeycluster=\"cache\",role=\"primary\"} 5\n"
+                  "gungnir_valkeycluster_pods{namespace=\"shop\",valkeycluster=\"cache2\",role=\"replica\"} 4\n"
+                  "gungnir_valkeycluster_pods{namespace=\"other\",valkeycluster=\"cache\",role=\"replica\"} 5\n"
+                  "gungnir_valkeycluster_pods{namespace=\"shop\",valkeycluster=\"cache2\",role=\"none\"} 4\n"
+                  "gungnir_valkeycluster_pods{namespace=\"other\",valkeycluster=\"cache\",role=\"none\"} 5\n"
+                  "# HELP tricky_total Tricky.\n"
+                  "# TYPE tricky_total counter\n"
+                  "tricky_total{note=\"namespace=\\\"shop\\\",valkeycluster=\\\"cache\\\"\"} 0\n"
+                  "# HELP quoted_total Quoted.\n"
+                  "# TYPE quoted_total counter\n"
+                  "quoted_total{k=\"a\\\"b\",namespace=\"shop\"} 0\n"
+                  "# HELP plain_total Plain.\n"
+                  "# TYPE plain_total counter\n"
+                  "plain_total 0\n");
+
+    /* Values are compared unescaped. */
+    const struct metrics_label quote[] = {{"k", "a\"b"}};
+    assert_int_equal(metrics_remove_matching(quote, 1), 1);
+
+    /* Registered again: a new series, from zero, rendered again under the old HELP. */
+    metrics_series *again = metrics_gauge("gungnir_failover_last_duration_seconds", "Duration.",
+                                          "namespace=\"shop\",valkeycluster=\"cache\"");
+    assert_non_null(again);
+    assert_ptr_not_equal(again, dur);
+    assert_true(metrics_value(again) == 0.0);
+    assert_ptr_equal(metrics_gauge("gungnir_failover_last_duration_seconds", "Duration.",
+                                   "namespace=\"shop\",valkeycluster=\"cache\""),
+                     again);
+    /* A name keeps its type and help even while it has no series. */
+    assert_null(metrics_counter("only_shop", "Something else.", NULL));
+    size_t len;
+    char *text = metrics_render(&len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "gungnir_failover_last_duration_seconds{namespace=\"shop\",valkeycluster=\"cache\"} 0\n"));
+    assert_null(strstr(text, "quoted_total"));
+    assert_null(strstr(text, "only_shop"));
+    free(text);
+}
+
+/* Removing while other threads register and render: no crash, and what stays is whole. */
+static void test_remove_while_registering(void **state)
+{
+    (void)state;
+    pthread_t threads[REG_THREADS], render_thread;
+    struct reg_args args[REG_THREADS];
+    struct render_args r = {.removals = true};
+    atomic_init(&r.stop, 0);
+    assert_int_equal(pthread_create(&render_thread, NULL, watcher, &r), 0);
+    for (int i = 0; i < REG_THREADS; i++) {
+        args[i] = (struct reg_args){.id = i};
+        assert_int_equal(pthread_create(&threads[i], NULL, registrar, &args[i]), 0);
+    }
+    /* Thread 0's clusters are deleted while they are being registered. */
+    size_t removed = 0;
+    for (int i = 0; i < REG_PER_THREAD; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "c%d", i);
+        const struct metrics_label m[] = {{"namespace", "t0"}, {"valkeycluster", name}};
+        removed += metrics_remove_matching(m, 2);
+    }
+    for (int i = 0; i < REG_THREADS; i++)
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+    atomic_store(&r.stop, 1);
+    assert_int_equal(pthread_join(render_thread, NULL), 0);
+    assert_int_equal(r.bad, 0);
+    (void)removed; /* how many depends on the interleaving */
+
+    const struct metrics_label t0[] = {{"namespace", "t0"}};
+    metrics_remove_matching(t0, 1);
+    size_t len;
+    char *text = metrics_render(&len);
+    assert_non_null(text);
+    assert_null(strstr(text, "namespace=\"t0\""));
+    assert_int_equal(lines_starting(text, "conc_total{"), (REG_THREADS - 1) * REG_PER_THREAD);
+    assert_int_equal(lines_starting(text, "conc_gauge{"), (REG_THREADS - 1) * REG_PER_THREAD);
+    free(text);
 }
 
 static void test_reset(void **state)
@@ -540,7 +823,10 @@ int main(void)
         cmocka_unit_test_setup(test_null_series, reset_registry),
         cmocka_unit_test_setup(test_wrong_kind_updates_ignored, reset_registry),
         cmocka_unit_test_setup(test_invalid_registration, reset_registry),
-        cmocka_unit_test_setup(test_registry_full, reset_registry),
+        cmocka_unit_test_setup(test_registry_grows, reset_registry),
+        cmocka_unit_test_setup(test_concurrent_registration_and_render, reset_registry),
+        cmocka_unit_test_setup(test_remove_matching, reset_registry),
+        cmocka_unit_test_setup(test_remove_while_registering, reset_registry),
         cmocka_unit_test_setup(test_reset, reset_registry),
         cmocka_unit_test_setup(test_threads, reset_registry),
     };

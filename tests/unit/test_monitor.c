@@ -18,6 +18,7 @@
 
 #include "desired.h"
 #include "informer.h"
+#include "log.h"
 #include "monitor.h"
 
 #define NS "shop"
@@ -422,6 +423,82 @@ static void test_many_down_in_one_round(void **state)
     assert_int_equal(w->downs, MANY);
 }
 
+
+/* ---- no cap on the number of clusters -------------------------------------------------- */
+
+#define THOUSANDS 1500 /* past the old fixed table of 1024 */
+
+/* 1,500 clusters with failover: every primary is watched, due in one round, recorded, and goes
+ * down; when half of the clusters are deleted the other half is still watched, and the table
+ * shrinks without losing them. The pods get loopback IPs only (nothing is dialled here). */
+static void test_thousands_of_clusters_are_all_monitored(void **state)
+{
+    struct world *w = *state;
+    char name[32], pname[32], ip[32];
+    log_set_level(LOG_ERROR); /* not 1,500 lines of "primary is down" */
+    for (int i = 0; i < THOUSANDS; i++) {
+        snprintf(name, sizeof(name), "c%d", i);
+        snprintf(pname, sizeof(pname), "c%d-0", i);
+        snprintf(ip, sizeof(ip), "127.0.0.%d", 1 + i % 250);
+        cluster(w, NS, name, "{\"auth\": {\"enabled\": false}, \"failover\": {\"failureThreshold\": 1}}", false);
+        pod(w, NS, pname, name, DESIRED_ROLE_PRIMARY, ip, false);
+    }
+    assert_int_equal(monitor_refresh(w->m), THOUSANDS);
+    assert_int_equal(monitor_refresh(w->m), THOUSANDS); /* found again, not added twice */
+
+    struct probe_target *t = calloc(THOUSANDS + 10, sizeof(*t));
+    struct probe_result *r = calloc(THOUSANDS + 10, sizeof(*r));
+    bool *seen = calloc(THOUSANDS, sizeof(*seen));
+    assert_non_null(t);
+    assert_non_null(r);
+    assert_non_null(seen);
+    assert_int_equal(monitor_due(w->m, 0, t, THOUSANDS + 10, NULL), THOUSANDS);
+    for (int k = 0; k < THOUSANDS; k++) {
+        int i = -1, j = -2;
+        assert_int_equal(sscanf(t[k].key, NS "/c%d/c%d-0", &i, &j), 2);
+        assert_int_equal(i, j);
+        assert_true(i >= 0 && i < THOUSANDS);
+        assert_false(seen[i]);
+        seen[i] = true;
+        assert_int_equal(strncmp(t[k].host, "127.0.0.", 8), 0);
+    }
+    /* A caller with less room gets the rest at the next call. */
+    assert_int_equal(monitor_due(w->m, 0, t, THOUSANDS, NULL), 0); /* none due again before 1 s */
+    assert_int_equal(monitor_due(w->m, 1000, t, 1000, NULL), 1000);
+    assert_int_equal(monitor_due(w->m, 1000, t + 1000, 1000, NULL), THOUSANDS - 1000);
+
+    for (int k = 0; k < THOUSANDS; k++)
+        r[k] = failed();
+    assert_int_equal(monitor_record(w->m, t, r, THOUSANDS), THOUSANDS);
+    assert_int_equal(w->downs, THOUSANDS);
+    assert_true(monitor_primary_down(w->m, NS, "c1499", "c1499-0", NULL, 0));
+    assert_int_equal(monitor_due(w->m, 5000, t, THOUSANDS, NULL), 0); /* all down */
+
+    /* Half of them deleted: the other half is still watched, from where it was. */
+    for (int i = 0; i < THOUSANDS; i += 2) {
+        snprintf(name, sizeof(name), "c%d", i);
+        json_t *o = json_pack("{s:{s:s, s:s}}", "metadata", "name", name, "namespace", NS);
+        informer_cache_apply(w->clusters, INFORMER_DELETED, o);
+        json_decref(o);
+    }
+    assert_int_equal(monitor_refresh(w->m), THOUSANDS / 2);
+    assert_false(monitor_primary_down(w->m, NS, "c0", "c0-0", NULL, 0));
+    assert_true(monitor_primary_down(w->m, NS, "c1", "c1-0", NULL, 0));
+    for (int i = 1; i < THOUSANDS; i += 2) {
+        snprintf(name, sizeof(name), "c%d", i);
+        monitor_reset(w->m, NS, name);
+    }
+    assert_int_equal(monitor_refresh(w->m), THOUSANDS / 2);
+    assert_int_equal(monitor_due(w->m, 6000, t, THOUSANDS, NULL), THOUSANDS / 2);
+    for (int k = 0; k < THOUSANDS / 2; k++)
+        r[k] = answered(true, "aaaa", 1);
+    assert_int_equal(monitor_record(w->m, t, r, THOUSANDS / 2), 0);
+    log_set_level(LOG_INFO);
+    free(t);
+    free(r);
+    free(seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +516,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_moved_primary_starts_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone_cluster_is_forgotten, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_down_in_one_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thousands_of_clusters_are_all_monitored, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -206,9 +207,30 @@ static void resume_server(struct srv *s)
     s->stopped = false;
 }
 
+/* Room for at least want file descriptors: the soft limit raised towards the hard one. True
+ * when there is that much room. */
+static bool fd_room(rlim_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return false;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur >= want;
+}
+
+#define THOUSANDS 1500 /* targets in one round: past the old fixed table of 1024 */
+#define FDS_WANTED (THOUSANDS + 512)
+
 static int group_setup(void **state)
 {
     (void)state;
+    /* Before the servers start, so that they inherit it too (a server's maxclients follows its
+     * descriptor limit). */
+    fd_room(FDS_WANTED);
     snprintf(tmpdir, sizeof(tmpdir), "%s/gungnir-test-prober.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir))
         return -1;
@@ -293,6 +315,20 @@ static int other_clients(const struct srv *s, long long *ids, int max)
     }
     freeReplyObject(r);
     redisFree(c);
+    return n;
+}
+
+/* The number of other clients of s once it is want, or what it is after 5 s (the server sees
+ * closes a little later than they happen). */
+static int clients_settle(const struct srv *s, int want)
+{
+    long long ids[1];
+    int n = -1;
+    for (int i = 0; i < 100 && n != want; i++) {
+        n = other_clients(s, ids, 1);
+        if (n != want)
+            sleep_ms(50);
+    }
     return n;
 }
 
@@ -582,6 +618,48 @@ static void test_latency_per_target(void **state)
     prober_free(p);
 }
 
+
+/* 1,500 targets in one round (past the old fixed table of 1024): every one is probed and
+ * answered, on a connection of its own (distinct keys), all to server a on 127.0.0.1; the next
+ * round reuses those connections; a round that names one of them closes the others. */
+static void test_thousands_of_targets(void **state)
+{
+    (void)state;
+    NEED_SERVERS();
+    if (!fd_room(FDS_WANTED)) {
+        fprintf(stderr, "test_prober: fewer than %d file descriptors allowed; skipped\n", FDS_WANTED);
+        skip();
+    }
+    struct probe_target *t = calloc(THOUSANDS, sizeof(*t));
+    struct probe_result *r = calloc(THOUSANDS, sizeof(*r));
+    assert_non_null(t);
+    assert_non_null(r);
+    for (int i = 0; i < THOUSANDS; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "ns/pod-%d", i);
+        t[i] = target(key, A, NULL);
+    }
+    struct prober *p = prober_new();
+    assert_non_null(p);
+    for (int round = 0; round < 2; round++) {
+        prober_round(p, t, THOUSANDS, 20000, r);
+        for (int i = 0; i < THOUSANDS; i++) {
+            if (!r[i].ok || r[i].skipped)
+                fail_msg("round %d, target %d: not probed: \"%s\"", round, i, r[i].err);
+            assert_true(r[i].info.is_primary);
+        }
+        /* One connection per target, the same ones in the second round. */
+        assert_int_equal(clients_settle(A, THOUSANDS), THOUSANDS);
+    }
+
+    prober_round(p, t + 7, 1, 2000, r);
+    expect_ok(&r[0], "one of them alone");
+    assert_int_equal(clients_settle(A, 1), 1);
+    prober_free(p);
+    free(t);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +670,7 @@ int main(void)
         cmocka_unit_test_setup(test_password, test_setup),
         cmocka_unit_test_setup(test_stopped_server, test_setup),
         cmocka_unit_test_setup(test_latency_per_target, test_setup),
+        cmocka_unit_test_setup(test_thousands_of_targets, test_setup),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
