@@ -255,6 +255,7 @@ struct reconcile_result reconcile_cluster(struct reconcile_env *env, const char 
         password_rotation_forget(ns, name);
         live_config_forget(ns, name);
         cluster_forget_warnings(ns, name);
+        roles_forget_metrics(ns, name); /* last: nothing of this reconcile publishes after it */
         json_decref(vkc);
         return res; /* gone or going: garbage collection removes what it owned */
     }

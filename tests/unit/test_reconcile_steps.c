@@ -30,6 +30,7 @@
 #include "fake_api.h"
 #include "field_errors.h"
 #include "first_election.h"
+#include "metrics.h"
 #include "owned_objects.h"
 #include "planned_moves.h"
 #include "reconcile.h"
@@ -488,6 +489,31 @@ static void test_deleted_or_deleting_cluster_is_left_to_garbage_collection(void 
     r = reconcile_cluster(&w->env, NS, "cache");
     assert_int_equal(r.kind, RECONCILE_DONE);
     assert_int_equal(fake_api_count(&w->fake, "*", ""), 0);
+}
+
+/* True when /metrics shows a series with text in it. */
+static bool metrics_show(const char *text)
+{
+    size_t len;
+    char *all = metrics_render(&len);
+    assert_non_null(all);
+    bool found = strstr(all, text) != NULL;
+    free(all);
+    return found;
+}
+
+static void test_a_deleted_cluster_leaves_no_metric_series(void **state)
+{
+    struct world *w = *state;
+    use_cluster(w, "{\"replicas\": 2}", "{}");
+    use_pods(w, json_pack("[o, o]", make_pod(0, NOBODY, "primary", true, NULL), make_pod(1, NOBODY, "replica", true, NULL)));
+    roles_publish(&w->c);
+    assert_true(metrics_show("valkeycluster=\"cache\""));
+
+    informer_cache_apply(w->clusters, INFORMER_DELETED, w->vkc);
+    reconcile_cluster(&w->env, NS, "cache");
+
+    assert_false(metrics_show("valkeycluster=\"cache\""));
 }
 
 /* A PDB "cache" in the cache, controlled by owner_uid. */
@@ -1378,6 +1404,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_statefulset_of_another_cluster_gives_no_last_valid_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_failed_status_write_of_an_invalid_spec_is_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_or_deleting_cluster_is_left_to_garbage_collection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_deleted_cluster_leaves_no_metric_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_disabled_pdb_is_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_pdb_of_another_owner_is_never_deleted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage_growth_raises_each_claim_then_recreates_the_statefulset, setup,
