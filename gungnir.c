@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static atomic_bool webhook_ready;
@@ -63,6 +64,21 @@ static void block_stop_signals(sigset_t *stop_signals)
     sigaddset(stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* The monitor holds one connection per watched primary and the prober one per probed pod:
+ * raise the soft limit of open files to the hard one, as servers do, so that thousands of
+ * clusters are not capped at the usual 1024 descriptors. A failure is said, not fatal. */
+static void raise_open_files_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    char want[32];
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)rl.rlim_max);
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_write(LOG_WARN, "cannot raise the open files limit", "want", want, NULL);
 }
 
 /* Starts the health probe and the metrics servers (one server when they share an address).
@@ -160,6 +176,7 @@ int main(int argc, char **argv)
     if (exit_code >= 0)
         return exit_code;
     block_stop_signals(&stop_signals);
+    raise_open_files_limit();
     int rc = start_parts(&cfg, &parts);
     if (rc == 0)
         wait_for_stop(&stop_signals);
