@@ -54,7 +54,6 @@ struct controller {
     char pdb_version[32], pdb_path[48];
     pthread_t workers[WORKERS_MAX];
     int nworkers;
-    volatile int stop;
     atomic_int never_fenced; /* the fence when there is no election: always 0 */
 };
 
