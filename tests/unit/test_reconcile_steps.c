@@ -1297,6 +1297,54 @@ static void test_switchover_to_a_pod_that_cannot_lead_waits(void **state)
     }
 }
 
+static void test_a_fenced_switchover_sends_no_command_and_does_not_wait(void **state)
+{
+    struct world *w = *state;
+    struct ok_server srv;
+    ok_server_start(&srv);
+    atomic_int fence;
+    atomic_init(&fence, 1); /* the Lease is lost */
+    w->env.fence = &fence;
+    use_cluster(w, "{\"replicas\": 2}", "{}");
+    use_pods(w, json_pack("[o, o]", make_pod(0, OK_SERVER_IP, "primary", true, NULL),
+                          make_pod(1, OK_SERVER_IP, "replica", true, NULL)));
+    probed_primary(&w->c.pods[0], 100);
+    probed_replica(&w->c.pods[1], OK_SERVER_IP, 100, true);
+
+    int64_t t0 = clock_now_ms();
+    int rc = moves_switchover(&w->c, &w->c.pods[0], &w->c.pods[1], "in a test");
+    int64_t took = clock_now_ms() - t0;
+    ok_server_stop(&srv);
+
+    assert_int_equal(rc, -1);
+    assert_int_equal(atomic_load(&srv.commands), 0); /* no FAILOVER reached the server */
+    assert_true(took < MOVES_SWITCHOVER_WAIT_MS / 3);
+    assert_int_equal(fake_api_writes(&w->fake), 0);
+}
+
+static void test_a_fenced_failover_sends_no_command_to_the_servers(void **state)
+{
+    struct world *w = *state;
+    struct ok_server srv;
+    ok_server_start(&srv);
+    atomic_int fence;
+    atomic_init(&fence, 1);
+    w->env.fence = &fence;
+    use_cluster(w, "{\"replicas\": 3}", "{\"failover\": {\"epoch\": 1}}");
+    json_t *p0 = make_pod(0, NOBODY, "primary", true, NULL);
+    json_object_set_new(json_object_get(p0, "metadata"), "deletionTimestamp", json_string("2026-11-29T00:00:00Z"));
+    use_pods(w, json_pack("[o, o, o]", p0, make_pod(1, OK_SERVER_IP, "replica", true, NULL),
+                          make_pod(2, OK_SERVER_IP, "replica", true, NULL)));
+    probed_replica(&w->c.pods[1], NOBODY, 100, true);
+    probed_replica(&w->c.pods[2], NOBODY, 50, true);
+    bool down = false;
+
+    assert_null(failover_glue_step(&w->c, &down));
+    ok_server_stop(&srv);
+
+    assert_int_equal(atomic_load(&srv.commands), 0); /* no REPLICAOF NO ONE, no repointing */
+}
+
 static void test_scale_down_past_the_primary_keeps_the_pods_until_it_moved(void **state)
 {
     struct world *w = *state;
@@ -1438,6 +1486,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_switchover_to_the_current_primary_only_removes_the_annotation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_switchover_to_a_pod_that_cannot_lead_waits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_fenced_switchover_sends_no_command_and_does_not_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_fenced_failover_sends_no_command_to_the_servers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scale_down_past_the_primary_keeps_the_pods_until_it_moved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_restarts_the_highest_replica_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_reads_the_pod_again_before_deleting_it, setup, teardown),
