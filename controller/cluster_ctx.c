@@ -79,7 +79,7 @@ void cluster_ctx_release(struct cluster_ctx *c)
 
 bool cluster_pod_usable(const struct pod_view *p) { return p->ready && !p->deleting && p->ip && p->ip[0]; }
 
-bool cluster_fenced(const struct cluster_ctx *c) { return c->env->fence && atomic_load(c->env->fence); }
+bool cluster_fenced(const struct cluster_ctx *c) { return fence_closed(c->env->fence); }
 
 struct valkey_node *cluster_connect_pod(struct cluster_ctx *c, const struct pod_view *p)
 {
@@ -89,7 +89,7 @@ struct valkey_node *cluster_connect_pod(struct cluster_ctx *c, const struct pod_
     if (!n)
         log_write(LOG_WARN, "cannot reach pod", "pod", p->name, "error", err, NULL);
     else
-        valkey_node_set_abort_flag(n, c->env->fence);
+        valkey_node_set_fence(n, c->env->fence);
     return n;
 }
 

@@ -34,7 +34,7 @@ struct reconcile_env {
     long valkey_timeout_ms;      /* bound of each command to a pod's server */
     struct monitor *monitor;     /* says when a primary is down (may be NULL) */
     struct prober *prober;       /* for probing a cluster's pods at once (may be NULL: none probed) */
-    const atomic_int *fence;     /* non-zero while this process may not act (not the leader): every
+    const struct fence *fence;   /* closed while this process may not act (not the leader): every
                                     Valkey command then fails at once; NULL: never fenced */
 };
 
@@ -80,7 +80,7 @@ void cluster_ctx_release(struct cluster_ctx *c);
 /* Ready, not being deleted, and with an IP: worth talking to. */
 bool cluster_pod_usable(const struct pod_view *p);
 
-/* True while this process may not act on the cluster (env->fence is set: not the leader). */
+/* True while this process may not act on the cluster (env->fence is closed: not the leader). */
 bool cluster_fenced(const struct cluster_ctx *c);
 
 /* INFO of every usable pod at once into p->info (p->probed says which answered; p->auth_refused

@@ -54,7 +54,7 @@ struct controller {
     char pdb_version[32], pdb_path[48];
     pthread_t workers[WORKERS_MAX];
     int nworkers;
-    atomic_int never_fenced; /* the fence when there is no election: always 0 */
+    struct fence never_fenced; /* the fence when there is no election: open for good */
 };
 
 /* Maps an event on any watched object to the ValkeyCluster it belongs to, and queues that. */
@@ -100,8 +100,8 @@ static void *worker_main(void *arg)
         log_write(LOG_ERROR, "worker cannot make a kube client", "error", err, NULL);
         return NULL;
     }
-    const atomic_int *fence = c->leader ? leader_fence(c->leader) : &c->never_fenced;
-    kube_client_set_abort_flag(client, fence);
+    const struct fence *fence = c->leader ? leader_fence(c->leader) : &c->never_fenced;
+    kube_client_set_fence(client, fence);
     struct kube_api api;
     kube_api_for_client(&api, client);
     struct reconcile_env env = {
@@ -119,12 +119,12 @@ static void *worker_main(void *arg)
 
     for (;;) {
         int got = workqueue_get(c->queue, key, sizeof(key), 1000);
-        metrics_set(m_leader, atomic_load(fence) ? 0 : 1);
+        metrics_set(m_leader, fence_closed(fence) ? 0 : 1);
         if (got < 0)
             break;
         if (got == 0)
             continue;
-        if (atomic_load(fence) || !controller_synced(c)) {
+        if (fence_closed(fence) || !controller_synced(c)) {
             /* Not leading (or caches not filled yet): look again later. */
             workqueue_done(c->queue, key);
             workqueue_add_after(c->queue, key, 2000);

@@ -23,7 +23,7 @@ static int replicaof(const struct failover_plan *p, const struct failover_node *
         snprintf(why, whylen, "%s: %.160s", node->name, err);
         return -1;
     }
-    valkey_node_set_abort_flag(n, p->fence);
+    valkey_node_set_fence(n, p->fence);
     int rc = valkey_node_replicaof(n, host, port);
     if (rc != 0)
         snprintf(why, whylen, "%s: %s", node->name, valkey_node_errstr(n));

@@ -13,7 +13,8 @@
 
 #include "valkey_info.h"
 
-#include <stdatomic.h>
+#include "fence.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,7 +51,7 @@ struct failover_plan {
     long long max_lag_bytes;  /* 0: no limit */
     const char *password;     /* NULL or "" for none */
     long timeout_ms;          /* bound of each server command */
-    const atomic_int *fence;  /* non-zero: stop (the Lease is lost); NULL: never */
+    const struct fence *fence; /* closed: stop (the Lease is lost); NULL: never */
     const struct failover_hooks *hooks;
     void *ctx;
 };

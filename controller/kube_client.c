@@ -34,18 +34,27 @@ struct kube_client {
     long connect_timeout_ms, request_timeout_ms;
     char *user_agent;
     const atomic_int *abort_flag;
+    const struct fence *fence;
     char curl_err[CURL_ERROR_SIZE]; /* libcurl's detail of the last failed transfer */
     char errstr[KUBE_ERR_MAX];
 };
 
 void kube_client_set_abort_flag(struct kube_client *c, const atomic_int *flag) { c->abort_flag = flag; }
 
+void kube_client_set_fence(struct kube_client *c, const struct fence *f) { c->fence = f; }
+
+/* True when c must give up: its stop flag is set or its fence is closed. */
+static bool must_abort(const struct kube_client *c)
+{
+    return (c->abort_flag && atomic_load(c->abort_flag)) || fence_closed(c->fence);
+}
+
 static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
     const struct kube_client *c = clientp;
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return c->abort_flag && atomic_load(c->abort_flag) ? 1 : 0;
+    return must_abort(c) ? 1 : 0;
 }
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -449,7 +458,7 @@ const char *kube_status_message(const json_t *status, long http_code, char *buf,
 /* Runs the prepared transfer. Returns the HTTP status, or -1 with errstr set. */
 static long perform(struct kube_client *c, const char *method, const char *path)
 {
-    if (c->abort_flag && atomic_load(c->abort_flag)) {
+    if (must_abort(c)) {
         set_err(c, "%s %s: aborted", method, path);
         return -1;
     }

@@ -8,6 +8,8 @@
 #ifndef GUNGNIR_KUBE_CLIENT_H
 #define GUNGNIR_KUBE_CLIENT_H
 
+#include "fence.h"
+
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -56,6 +58,10 @@ void kube_client_free(struct kube_client *c);
 /* Makes every transfer of c give up (-1, "aborted") soon after *flag becomes true (checked
  * about once a second, and before each transfer). flag is borrowed; NULL removes it. */
 void kube_client_set_abort_flag(struct kube_client *c, const atomic_int *flag);
+
+/* Makes every request of c fail at once (-1, "aborted: not the leader") while f (borrowed; NULL:
+ * none) is closed, checked before each request and during it (fence.h). */
+void kube_client_set_fence(struct kube_client *c, const struct fence *f);
 
 /* The last error (borrowed; "" when the last call succeeded). */
 const char *kube_client_errstr(const struct kube_client *c);

@@ -22,7 +22,8 @@ struct leader {
     pthread_t thread;
     bool threaded;
     atomic_int stop;
-    atomic_int fenced; /* 1 unless leading */
+    struct fence fence; /* open until the last renewal's start + renew_deadline, while leading */
+    atomic_bool leading; /* for the log lines of set_leading */
 
     /* The last Lease record seen: its holder and renewTime, and when (by our clock) it last
      * changed. */
@@ -48,10 +49,14 @@ static void lease_path(const struct leader *l, char *buf, size_t size, bool item
              item ? l->name : "");
 }
 
+/* Opens the fence until the last renewal's start + renew_deadline (leading), or closes it. */
 static void set_leading(struct leader *l, bool leading)
 {
-    bool was = !atomic_load(&l->fenced);
-    atomic_store(&l->fenced, leading ? 0 : 1);
+    bool was = atomic_exchange(&l->leading, leading);
+    if (leading)
+        fence_open_until(&l->fence, l->last_renew_ms + (int64_t)l->renew_deadline_s * 1000);
+    else
+        fence_close(&l->fence);
     if (leading && !was)
         log_write(LOG_INFO, "became the leader", "lease", l->name, "identity", l->identity, NULL);
     else if (!leading && was)
@@ -168,7 +173,7 @@ void leader_settle(struct leader *l, enum leader_result r, int64_t now_ms)
         set_leading(l, false);
         break;
     case LEADER_FAILED:
-        if (!atomic_load(&l->fenced) && now_ms - l->last_renew_ms > (int64_t)l->renew_deadline_s * 1000)
+        if (atomic_load(&l->leading) && now_ms - l->last_renew_ms > (int64_t)l->renew_deadline_s * 1000)
             set_leading(l, false);
         break;
     }
@@ -217,7 +222,7 @@ static void *leader_main(void *arg)
             nanosleep(&ts, NULL);
         }
     }
-    if (!atomic_load(&l->fenced)) {
+    if (atomic_load(&l->leading)) {
         clock_wall_rfc3339(wall, sizeof(wall), 6);
         leader_release(l, wall);
     }
@@ -235,7 +240,8 @@ static struct leader *leader_alloc(const struct leader_options *opt)
     l->lease_s = opt->lease_duration_s > 0 ? opt->lease_duration_s : 15;
     l->renew_deadline_s = opt->renew_deadline_s > 0 ? opt->renew_deadline_s : 10;
     l->retry_s = opt->retry_period_s > 0 ? opt->retry_period_s : 2;
-    atomic_store(&l->fenced, 1);
+    fence_init_closed(&l->fence);
+    atomic_init(&l->leading, false);
     return l;
 }
 
@@ -294,6 +300,6 @@ void leader_stop(struct leader *l)
     free(l);
 }
 
-bool leader_is_leader(struct leader *l) { return atomic_load(&l->fenced) == 0; }
+bool leader_is_leader(struct leader *l) { return !fence_closed(&l->fence); }
 
-const atomic_int *leader_fence(struct leader *l) { return &l->fenced; }
+const struct fence *leader_fence(struct leader *l) { return &l->fence; }

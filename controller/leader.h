@@ -75,8 +75,11 @@ int leader_release(struct leader *l, const char *now_wall);
 /* True while this process holds the Lease. */
 bool leader_is_leader(struct leader *l);
 
-/* A flag for kube_client_set_abort_flag: non-zero whenever this process is not the leader. */
-const atomic_int *leader_fence(struct leader *l);
+/* The fence of kube_client_set_fence and valkey_node_set_fence (borrowed, lives as long as l):
+ * closed whenever this process is not the leader — also, by the clock alone, once
+ * renew_deadline has passed since the start of the last successful renewal, so a process that
+ * was paused past its Lease is fenced before its election thread runs again. */
+const struct fence *leader_fence(struct leader *l);
 
 /* Writes a fresh identity "<hostname>_<8 hex>" into buf. */
 void leader_make_identity(char *buf, size_t size);

@@ -50,7 +50,7 @@ static int add_new_password(struct cluster_ctx *c, const struct pod_view *p, con
     char err[256];
     struct valkey_node *n = valkey_node_connect(p->ip, DESIRED_PORT, old, c->env->valkey_timeout_ms, err, sizeof(err));
     if (n)
-        valkey_node_set_abort_flag(n, c->env->fence);
+        valkey_node_set_fence(n, c->env->fence);
     int rc = n && valkey_node_acl_add_password(n, c->password) == 0 &&
                      valkey_node_config_set(n, "masterauth", c->password) == 0
                  ? 0

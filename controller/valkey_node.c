@@ -13,7 +13,7 @@
 
 struct valkey_node {
     redisContext *ctx;
-    const atomic_int *abort_flag; /* borrowed; commands fail while *abort_flag is non-zero */
+    const struct fence *fence; /* borrowed; commands fail while it is closed */
     char errstr[256];
 };
 
@@ -29,7 +29,7 @@ static void set_err(struct valkey_node *n, const char *fmt, ...)
 /* Runs argv; returns the reply (caller frees) or NULL with errstr set (also for error replies). */
 static redisReply *command(struct valkey_node *n, int argc, const char **argv)
 {
-    if (n->abort_flag && atomic_load(n->abort_flag)) {
+    if (fence_closed(n->fence)) {
         set_err(n, "%s: aborted (this process is no longer the leader)", argv[0]);
         return NULL;
     }
@@ -86,7 +86,7 @@ void valkey_node_free(struct valkey_node *n)
 
 const char *valkey_node_errstr(const struct valkey_node *n) { return n->errstr; }
 
-void valkey_node_set_abort_flag(struct valkey_node *n, const atomic_int *flag) { n->abort_flag = flag; }
+void valkey_node_set_fence(struct valkey_node *n, const struct fence *f) { n->fence = f; }
 
 /* The fault point of a command that changes the server (test builds). Returns 0, or -1 with
  * errstr set. */

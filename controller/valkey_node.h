@@ -8,7 +8,7 @@
 
 #include "valkey_info.h"
 
-#include <stdatomic.h>
+#include "fence.h"
 
 struct valkey_node;
 
@@ -22,10 +22,10 @@ void valkey_node_free(struct valkey_node *n);
 /* The last error (borrowed). */
 const char *valkey_node_errstr(const struct valkey_node *n);
 
-/* Makes every later command of n fail at once (-1, "aborted ...") while *flag (borrowed; it
- * must outlive n) is non-zero: the leader's fence, so that a process that has lost its Lease
- * stops moving primaries between two commands of a failover or switchover. NULL: never. */
-void valkey_node_set_abort_flag(struct valkey_node *n, const atomic_int *flag);
+/* Makes every later command of n fail at once (-1, "aborted ...") while the fence f (borrowed;
+ * it must outlive n; NULL: never) is closed: the leader's fence, so that a process that has
+ * lost its Lease stops moving primaries between two commands of a failover or switchover. */
+void valkey_node_set_fence(struct valkey_node *n, const struct fence *f);
 
 /* INFO (server + replication sections) into *out. Returns 0, or -1. */
 int valkey_node_info(struct valkey_node *n, struct valkey_info *out);

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "fake_api.h"
 #include "leader.h"
 
@@ -32,8 +33,12 @@ struct world {
     struct leader *l;
 };
 
+/* The test's time 0 on the monotonic clock: the fence compares with the real clock. */
+static int64_t base;
+
 static int setup(void **state)
 {
+    base = clock_now_ms();
     struct world *w = calloc(1, sizeof(*w));
     assert_non_null(w);
     fake_api_init(&w->fake);
@@ -74,8 +79,8 @@ static void lease_is(struct world *w, json_t *obj) { fake_api_answer(&w->fake, "
 /* One round at now_ms with wall time wall, then the fence as the thread would settle it. */
 static enum leader_result round_at(struct world *w, int64_t now_ms, const char *wall)
 {
-    enum leader_result r = leader_attempt(w->l, now_ms, wall);
-    leader_settle(w->l, r, now_ms);
+    enum leader_result r = leader_attempt(w->l, base + now_ms, wall);
+    leader_settle(w->l, r, base + now_ms);
     return r;
 }
 
@@ -90,7 +95,7 @@ static json_int_t int_at(const json_t *o, const char *key)
     return json_integer_value(v);
 }
 
-static bool fenced(struct world *w) { return *leader_fence(w->l) != 0; }
+static bool fenced(struct world *w) { return fence_closed(leader_fence(w->l)); }
 
 /* Leads at 0 s: our own Lease renewed once (resourceVersion "10"). */
 static void lead(struct world *w)
@@ -295,13 +300,30 @@ static void test_deadline_counts_from_the_attempts_start(void **state)
 {
     struct world *w = *state;
     lease_is(w, lease(ME, T0, "15", 1, 15));
-    enum leader_result r = leader_attempt(w->l, 0, T0);
-    leader_settle(w->l, r, 3 * SEC); /* the renewal took 3 s */
+    enum leader_result r = leader_attempt(w->l, base, T0);
+    leader_settle(w->l, r, base + 3 * SEC); /* the renewal took 3 s */
     assert_false(fenced(w));
     fake_api_answer(&w->fake, "GET", LEASE, -1, NULL, 1);
-    r = leader_attempt(w->l, 9 * SEC, T1);
-    leader_settle(w->l, r, 10 * SEC + 1);
+    r = leader_attempt(w->l, base + 9 * SEC, T1);
+    leader_settle(w->l, r, base + 10 * SEC + 1);
     assert_true(fenced(w));
+}
+
+/* A process paused (SIGSTOP, a frozen VM) past its renew deadline is fenced the moment it runs
+ * again, by the clock alone: no election round has to run first, so its workers cannot send
+ * one more write or Valkey command in between. */
+static void test_a_paused_leader_is_fenced_by_the_clock_alone(void **state)
+{
+    struct world *w = *state;
+    lease_is(w, lease(ME, T0, "18", 1, 15));
+    /* The last good renewal started 10 s + 50 ms ago (by the real clock); nothing ran since. */
+    assert_int_equal(round_at(w, -(10 * SEC + 50), T0), LEADER_HELD);
+    assert_true(fenced(w));
+    assert_false(leader_is_leader(w->l));
+    /* A renewal that started just now opens it again. */
+    lease_is(w, lease(ME, T0, "19", 1, 15));
+    assert_int_equal(round_at(w, 0, T1), LEADER_HELD);
+    assert_false(fenced(w));
 }
 
 /* ---- releasing -------------------------------------------------------------------------- */
@@ -349,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lease_of_another_fences_a_leader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_renewals_fence_after_the_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_counts_from_the_attempts_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_paused_leader_is_fenced_by_the_clock_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_clears_the_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_leaves_anothers_lease, setup, teardown),
     };

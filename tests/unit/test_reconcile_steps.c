@@ -1302,8 +1302,8 @@ static void test_a_fenced_switchover_sends_no_command_and_does_not_wait(void **s
     struct world *w = *state;
     struct ok_server srv;
     ok_server_start(&srv);
-    atomic_int fence;
-    atomic_init(&fence, 1); /* the Lease is lost */
+    struct fence fence;
+    fence_init_closed(&fence); /* the Lease is lost */
     w->env.fence = &fence;
     use_cluster(w, "{\"replicas\": 2}", "{}");
     use_pods(w, json_pack("[o, o]", make_pod(0, OK_SERVER_IP, "primary", true, NULL),
@@ -1327,8 +1327,8 @@ static void test_a_fenced_failover_sends_no_command_to_the_servers(void **state)
     struct world *w = *state;
     struct ok_server srv;
     ok_server_start(&srv);
-    atomic_int fence;
-    atomic_init(&fence, 1);
+    struct fence fence;
+    fence_init_closed(&fence);
     w->env.fence = &fence;
     use_cluster(w, "{\"replicas\": 3}", "{\"failover\": {\"epoch\": 1}}");
     json_t *p0 = make_pod(0, NOBODY, "primary", true, NULL);
