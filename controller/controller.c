@@ -18,14 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE_CAPACITY 10000
+/* Distinct ValkeyClusters queued at once (one key each). The tables are calloc'ed, so pages
+ * that are never touched cost nothing; a cluster refused by a full queue is counted in
+ * gungnir_workqueue_dropped_total and logged, and the 30 s resync of the others frees room. */
+#define QUEUE_CAPACITY 100000
 #define WORKERS_MAX 64
 #define OWNED_SELECTOR "app.kubernetes.io/managed-by=gungnir"
 
 enum { INF_CLUSTERS, INF_PODS, INF_STATEFULSETS, INF_SERVICES, INF_CONFIGMAPS, INF_SECRETS, INF_PDBS, INF_COUNT };
 
 /* Metrics (registered once per process; the registry returns the same series again). */
-static metrics_series *m_reconciles[3], *m_writes, *m_duration, *m_leader, *m_queue;
+static metrics_series *m_reconciles[3], *m_writes, *m_duration, *m_leader, *m_queue, *m_dropped;
 
 static void register_metrics(void)
 {
@@ -40,6 +43,8 @@ static void register_metrics(void)
                                "Write calls (apply, create, patch, events, status) made to the API server.", NULL);
     m_duration = metrics_histogram("gungnir_controller_reconcile_duration_seconds", "Time one reconcile takes.",
                                    NULL, bounds, sizeof(bounds) / sizeof(bounds[0]));
+    m_dropped = metrics_counter("gungnir_workqueue_dropped_total",
+                                "Events of ValkeyClusters dropped because the work queue was full.", NULL);
     m_leader = metrics_gauge("gungnir_controller_leader", "1 while this process leads and may write.", NULL);
     m_queue = metrics_gauge("gungnir_controller_workqueue_depth", "ValkeyClusters ready to be reconciled.", NULL);
 }
@@ -56,6 +61,17 @@ struct controller {
     int nworkers;
     struct fence never_fenced; /* the fence when there is no election: open for good */
 };
+
+/* Queues a cluster's key; a full queue is counted and said, never silent. (A key already queued
+ * or being processed holds its place, so only a new key can be refused.) */
+static void queue_cluster(struct controller *c, const char *key)
+{
+    if (workqueue_add(c->queue, key) != 0) {
+        metrics_inc(m_dropped);
+        log_write(LOG_ERROR, "work queue full: this cluster's event is dropped until its next event", "valkeycluster",
+                  key, NULL);
+    }
+}
 
 /* Maps an event on any watched object to the ValkeyCluster it belongs to, and queues that. */
 static void on_event(void *ctx, enum informer_event ev, const json_t *obj)
@@ -87,8 +103,7 @@ static void on_event(void *ctx, enum informer_event ev, const json_t *obj)
     if (!owner)
         return;
     snprintf(key, sizeof(key), "%s/%s", ns, owner);
-    if (workqueue_add(c->queue, key) != 0)
-        log_write(LOG_WARN, "work queue full; the cluster is picked up at its next event", "valkeycluster", key, NULL);
+    queue_cluster(c, key);
 }
 
 static void *worker_main(void *arg)
@@ -168,8 +183,7 @@ static void *worker_main(void *arg)
 /* The monitor found a primary down: reconcile its cluster now. */
 static void on_primary_down(void *ctx, const char *key)
 {
-    struct controller *c = ctx;
-    workqueue_add(c->queue, key);
+    queue_cluster(ctx, key);
 }
 
 static int start_informer(struct controller *c, int which, const char *name, const char *path,
