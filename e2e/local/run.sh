@@ -31,7 +31,7 @@ budget=${E2E_BUDGET:-2100}
 all_suites=(basic scale invalid owned_recreate restart_operator restart_apiserver leader
             pod_security metrics pdb
             failover_kill failover_user_secret password_rotation live_config failover_partition failover_scale_down failover_priority_zero failover_operator_killed
-            switchover rolling_update storage_growth)
+            switchover rolling_update storage_growth fault_scenarios soak)
 if [ $# -gt 0 ]; then suites=("$@"); else suites=("${all_suites[@]}"); fi
 passed=0
 failed=0
