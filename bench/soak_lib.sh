@@ -31,7 +31,7 @@
 
 SOAK_CLUSTERS=(sa sb)
 SOAK_N=3
-declare -A SOAK_FAULTS=() SOAK_CLIENT_PID=() SOAK_WATCH_PID=() SOAK_EPOCH0=() SOAK_RSS_FIRST=() SOAK_RSS_LAST=()
+declare -A SOAK_FAULTS=() SOAK_CLIENT_PID=() SOAK_WATCH_PID=() SOAK_EPOCH0=() SOAK_RSS_FIRST=() SOAK_RSS_LAST=() SOAK_RSS_T0=() SOAK_RSS_T1=()
 SOAK_RECOVERY_MS=()
 SOAK_RECOVERY_AFTER_MS=()
 SOAK_UNRECOVERED=0
@@ -87,8 +87,9 @@ soak_rss_sample() {
     pid=$(operator_pid)
     rss=$(op_rss "$pid")
     [ -n "$rss" ] || return 0
-    [ -n "${SOAK_RSS_FIRST[$pid]:-}" ] || SOAK_RSS_FIRST[$pid]=$rss
+    [ -n "${SOAK_RSS_FIRST[$pid]:-}" ] || { SOAK_RSS_FIRST[$pid]=$rss; SOAK_RSS_T0[$pid]=$(date +%s); }
     SOAK_RSS_LAST[$pid]=$rss
+    SOAK_RSS_T1[$pid]=$(date +%s)
     [ -n "$SOAK_RSS_START" ] || SOAK_RSS_START="$rss (pid $pid)"
     SOAK_RSS_END="$rss (pid $pid)"
 }
@@ -276,6 +277,10 @@ soak_print() {
     echo "acknowledged writes: $SOAK_ACKED; lost: $SOAK_LOST"
     echo "watcher violations:  $SOAK_VIOLATIONS (two pods labelled primary, two ready IPs, epoch back)"
     echo "gungnir VmRSS:       start $SOAK_RSS_START kB, end $SOAK_RSS_END kB; largest growth of one process $SOAK_RSS_MAX_GROWTH kB"
-    for pid in "${!SOAK_RSS_FIRST[@]}"; do echo "                     pid $pid: ${SOAK_RSS_FIRST[$pid]} -> ${SOAK_RSS_LAST[$pid]} kB"; done
+    for pid in "${!SOAK_RSS_FIRST[@]}"; do
+        echo "$((SOAK_RSS_T1[$pid] - SOAK_RSS_T0[$pid])) $pid"
+    done | sort -nr | while read -r life pid; do
+        echo "                     pid $pid: ${SOAK_RSS_FIRST[$pid]} -> ${SOAK_RSS_LAST[$pid]} kB over $life s"
+    done
     echo "===="
 }
