@@ -27,6 +27,7 @@ struct webhook_server {
     metrics_series *requests[ROUTE_COUNT][RESULT_COUNT];
     metrics_series *rejected[ROUTE_COUNT]; /* 404, 405, 413, 415 */
     metrics_series *latency[ROUTE_COUNT];
+    unsigned int idle_timeout_s; /* MHD_OPTION_CONNECTION_TIMEOUT */
 };
 
 /* Per-request state, from the first call of the access handler to the completion notice. */
@@ -35,14 +36,24 @@ struct request {
     int64_t start_ns; /* clock_now_ns when the headers arrived */
     char *body;
     size_t len, cap;
-    int refused; /* an HTTP status already decided (413 while reading) */
+    int refused; /* an HTTP status already decided (413 from the headers or while reading) */
     bool queued; /* the refusal has been queued */
-    size_t discarded; /* body bytes dropped after a 413 */
+    size_t seen; /* body bytes read so far, kept or dropped */
+    int64_t drain_until_ms; /* clock_now_ms past which a refused body is no longer read */
 };
 
-/* After a 413 the rest of the body is read and dropped (MHD cannot answer mid-upload), up to
- * this much; a client that sends more is cut off. */
-#define DISCARD_MAX (64u * 1024u * 1024u)
+/* A body refused with 413 is read and dropped before the 413 is queued (a lingering close, as
+ * nginx does): MHD answers only before the body or after all of it, and answering before it
+ * means closing on a client that is still sending, whose TCP reset then destroys the 413 (a
+ * client that writes the whole body before it reads, such as Python's http.client, never sees
+ * it). The drain is bounded: at most DRAIN_MAX bytes past ADMISSION_BODY_MAX in all, for at
+ * most DRAIN_MS from the refusal, with the connection's idle timeout cut to DRAIN_IDLE_S;
+ * past a bound the connection is closed with no answer. A Content-Length past the byte bound,
+ * or an Expect: 100-continue (the client waits before sending), gets its 413 at once. After a
+ * 413 the connection is closed. */
+#define DRAIN_MAX (4u * 1024u * 1024u)
+#define DRAIN_MS 5000
+#define DRAIN_IDLE_S 5u
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status, const char *type,
                             char *body, size_t len, bool must_free)
@@ -57,6 +68,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned int status, co
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+    if (status == MHD_HTTP_CONTENT_TOO_LARGE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -109,6 +122,36 @@ static const char *refusal_text(unsigned int status)
     }
 }
 
+/* Returns true when a body refused at the headers (413 from its Content-Length) is to be read
+ * and dropped before the answer: the client sends it without waiting for one, and it is
+ * within the drain's byte bound. */
+static bool drain_from_headers(struct MHD_Connection *c)
+{
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        return false;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return cl && strtoull(cl, NULL, 10) <= (unsigned long long)ADMISSION_BODY_MAX + DRAIN_MAX;
+}
+
+/* Starts reading a refused body to drop it: sets its deadline and cuts the connection's idle
+ * timeout to DRAIN_IDLE_S (a stalled client is dropped then, not after the idle timeout). */
+static void drain_start(struct webhook_server *srv, struct MHD_Connection *c, struct request *rq)
+{
+    rq->drain_until_ms = clock_now_ms() + DRAIN_MS;
+    if (srv->idle_timeout_s > DRAIN_IDLE_S)
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, DRAIN_IDLE_S);
+}
+
+/* Returns MHD_YES while the drain of a refused body is within its bounds (bytes and time), or
+ * MHD_NO to close the connection. */
+static enum MHD_Result drain_within_bounds(const struct request *rq)
+{
+    if (rq->seen > (size_t)ADMISSION_BODY_MAX + DRAIN_MAX || clock_now_ms() > rq->drain_until_ms)
+        return MHD_NO;
+    return MHD_YES;
+}
+
 /* Appends a chunk of the body, bounded by ADMISSION_BODY_MAX. Returns 0, or -1 when too large
  * or out of memory. */
 static int body_append(struct request *rq, const char *data, size_t n)
@@ -149,32 +192,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         unsigned int refuse = check_headers(c, url, method, &rq->route);
         if (refuse) {
             rq->refused = (int)refuse;
-            rq->queued = true;
             metrics_inc(srv->rejected[rq->route]);
+            if (refuse == MHD_HTTP_CONTENT_TOO_LARGE && drain_from_headers(c)) {
+                drain_start(srv, c, rq);
+                return MHD_YES;
+            }
+            rq->queued = true;
             return send_text(c, refuse, refusal_text(refuse));
         }
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (rq->refused) {
-            rq->discarded += *upload_size;
-            *upload_size = 0;
-            return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
-        }
-        if (body_append(rq, upload, *upload_size) != 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        rq->seen += n;
+        if (rq->refused)
+            return drain_within_bounds(rq);
+        if (body_append(rq, upload, n) != 0) {
             rq->refused = MHD_HTTP_CONTENT_TOO_LARGE;
             metrics_inc(srv->rejected[rq->route]);
             free(rq->body);
             rq->body = NULL;
             rq->len = rq->cap = 0;
+            drain_start(srv, c, rq);
+            return drain_within_bounds(rq);
         }
-        *upload_size = 0;
         return MHD_YES;
     }
     if (rq->refused) {
         if (rq->queued)
             return MHD_YES;
-        rq->queued = true; /* the whole over-long body has been read: answer 413 now */
+        rq->queued = true; /* the whole refused body has been read: answer now */
         return send_text(c, (unsigned int)rq->refused, refusal_text((unsigned int)rq->refused));
     }
 
@@ -253,6 +301,7 @@ struct webhook_server *webhook_server_start(const struct gungnir_config *cfg, ch
         return NULL;
     }
     register_metrics(srv);
+    srv->idle_timeout_s = (unsigned int)cfg->webhook_idle_timeout_s;
     srv->daemon = MHD_start_daemon(
         MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO,
         (uint16_t)cfg->webhook_bind.port, NULL, NULL, on_request, srv,

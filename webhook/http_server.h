@@ -4,6 +4,9 @@
  *          POST /validate-gungnir-dev-v1alpha1-valkeycluster  -> admit_validate
  * Refusals: unknown path 404; a method other than POST 405; Content-Type other than
  * application/json 415; a body over ADMISSION_BODY_MAX 413; a bad AdmissionReview 400.
+ * An over-long body is read and dropped before its 413 (at most 4 MiB past the limit, for at
+ * most 5 s; past that the connection is closed), so a client that sends the whole body before
+ * it reads gets the 413; the connection is closed after a 413.
  * TLS 1.2 and 1.3 only; HTTP/1.1 keep-alive; a thread pool; a connection limit; idle and
  * slow clients are dropped after the idle timeout. */
 #ifndef GUNGNIR_HTTP_SERVER_H
