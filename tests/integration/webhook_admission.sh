@@ -11,7 +11,12 @@ lib_init "$@"
 CERTS=$T/certs
 make_certs "$CERTS"
 CA=$CERTS/ca.crt
+# The usual soft limit of 1024 open files: gungnir raises it to the hard limit at start (the
+# monitor and the prober hold a connection per primary and per pod).
+ulimit -Sn 1024 2>/dev/null || true
 start_gungnir "$CERTS" || finish
+read -r NOFILE_SOFT NOFILE_HARD < <(awk '/^Max open files/ {print $4, $5}' "/proc/$GUNGNIR_PID/limits")
+expect_eq "gungnir raised its soft open-files limit to the hard one ($NOFILE_HARD)" "$NOFILE_HARD" "$NOFILE_SOFT"
 
 # ---- ops endpoints once serving ---------------------------------------------------------
 expect_eq "/healthz answers 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$HEALTH_PORT/healthz")"
