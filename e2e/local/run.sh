@@ -11,7 +11,8 @@
 #   E2E_BUILD            build dir (default build)
 #   GUNGNIR_BRIDGE       bridge of the pod network (default gungnir-e2e, not the default
 #   GUNGNIR_POD_PREFIX   gungnir0/10.250.0 of e2e/demo.sh) and its /24 (default 10.250.9)
-#   E2E_SUITE_TIMEOUT    seconds per suite (default 360)
+#   E2E_SUITE_TIMEOUT    seconds per suite (default 360; fault_points: 600, or 14400 with
+#                        FAULT_POINTS_FULL=1 — a longer per-suite timeout below wins)
 #   E2E_BUDGET           seconds for all suites; the ones that would start later are failed (default 2100)
 #   E2E_KEEP=1           leave the cluster up at the end (for debugging; down.sh --dir STATE_DIR)
 #
@@ -31,7 +32,11 @@ budget=${E2E_BUDGET:-2100}
 all_suites=(basic scale invalid owned_recreate restart_operator restart_apiserver leader
             pod_security metrics pdb
             failover_kill failover_user_secret password_rotation live_config failover_partition failover_scale_down failover_priority_zero failover_operator_killed
-            switchover rolling_update storage_growth fault_scenarios soak)
+            switchover rolling_update storage_growth fault_scenarios soak fault_points)
+# Suites that need more than E2E_SUITE_TIMEOUT: the fault-point walk restarts gungnir once per
+# case (quick: ~20 runs; FAULT_POINTS_FULL=1 walks every hit: ~150 runs).
+declare -A suite_timeouts=([fault_points]=$([ "${FAULT_POINTS_FULL:-0}" = 1 ] && echo 14400 || echo 600))
+timeout_of() { local t=${suite_timeouts[$1]:-0}; if [ "$t" -gt "$suite_timeout" ]; then echo "$t"; else echo "$suite_timeout"; fi; }
 if [ $# -gt 0 ]; then suites=("$@"); else suites=("${all_suites[@]}"); fi
 passed=0
 failed=0
@@ -121,7 +126,7 @@ for s in "${suites[@]}"; do
     fi
     say "suite $s"
     t0=$(date +%s)
-    timeout --kill-after=60 "$suite_timeout" bash "$f" 2>&1 | tee "$logs/$s.log"
+    timeout --kill-after=60 "$(timeout_of "$s")" bash "$f" 2>&1 | tee "$logs/$s.log"
     rc=${PIPESTATUS[0]}
     line=$(grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed' "$logs/$s.log" | tail -n 1)
     if [ -n "$line" ]; then
@@ -131,7 +136,7 @@ for s in "${suites[@]}"; do
         [ "$rc" -eq 0 ] || [ "$m" -gt 0 ] || { failed=$((failed + 1)); line="$line; but exit code $rc"; }
     else
         failed=$((failed + 1))
-        line="$s: no summary (exit code $rc$([ "$rc" = 124 ] && echo ": timed out after $suite_timeout s"))"
+        line="$s: no summary (exit code $rc$([ "$rc" = 124 ] && echo ": timed out after $(timeout_of "$s") s"))"
     fi
     summary+=("$line [$(($(date +%s) - t0)) s]")
     # Every suite leaves the operator running for the next one.
