@@ -173,3 +173,17 @@ while True:
     threading.Thread(target=handle, args=(cs, n), daemon=True).start()
 PY
 }
+
+# fs_watch_ok DIR: the violations of a failover_lib.sh watcher (fo_watch_start) that are gungnir's:
+# two pods labelled primary, a decreasing epoch (exit 1 when there are any). Samples of an
+# Endpoints with two ready IPs are printed, not counted: kube-controller-manager writes the
+# Endpoints from its own cache, which after a kube-apiserver restart can lag behind the labels by
+# tens of seconds (seen in the soak: its watches silent for ~45 s after the restart, then it wrote
+# the deleted old primary's address back next to the new one while the labels had one primary).
+fs_watch_ok() {
+    local ours ep
+    ours=$(grep -v 'Endpoints' "$1/violations" 2>/dev/null)
+    ep=$(grep -c 'Endpoints' "$1/violations" 2>/dev/null)
+    echo "samples $(cat "$1/samples" 2>/dev/null); Endpoints with two ready IPs (kube-controller-manager, not counted): ${ep:-0}"
+    [ -z "$ours" ] || { head -n 20 <<<"$ours"; return 1; }
+}
