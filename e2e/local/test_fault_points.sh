@@ -89,20 +89,25 @@ fp_converged() {
     done < <(jq -r '.items[] | "\(.metadata.name) \(.status.podIP)"' <<<"$p")
     [ "$bad" = 0 ]
 }
+# fp_kc DESC CMD...: a kubectl write, retried (through fp_wait) until the API server takes it: the
+# webhooks are gungnir's own, so while the faulted gungnir is down every write of a
+# ValkeyCluster is refused ("failed calling webhook").
+fp_kc() { local d=$1; shift; fp_wait "$d accepted" 60 "$@"; }
 secret_ready() { [ -n "$(kj "$ns" "secret/$1" '{.data.password}')" ]; }
 sc_name() { if [ "$1" = create ]; then echo fpc; else echo fp; fi; }
 
 # ---- the scenarios: prepare (gungnir clean), act (gungnir faulted), run (its waits) ------------
 sc_prepare_create() { fo_delete "$ns" fpc; }
-sc_act_create() { apply_vkc "$ns" fpc 3 "failover:" "  probeIntervalMilliseconds: 200" "  failureThreshold: 3" >/dev/null; }
+apply_fpc() { apply_vkc "$ns" fpc 3 "failover:" "  probeIntervalMilliseconds: 200" "  failureThreshold: 3"; }
+sc_act_create() { fp_kc "kubectl apply of fpc" apply_fpc; }
 sc_done_create() { fp_converged fpc 3; }
 sc_run_create() { fp_wait "fpc created: Running, 3 pods, replicas linked" "$FP_BOUND" fp_converged fpc 3; }
 
-sc_act_scale() { kc -n "$ns" patch vkc fp --type merge -p '{"spec":{"replicas":4}}' >/dev/null; }
+sc_act_scale() { fp_kc "kubectl patch replicas=4" kc -n "$ns" patch vkc fp --type merge -p '{"spec":{"replicas":4}}'; }
 sc_done_scale() { fp_converged fp 3; }
 sc_run_scale() {
     fp_wait "fp scaled to 4, replicas linked" "$FP_BOUND" fp_converged fp 4 || return 1
-    kc -n "$ns" patch vkc fp --type merge -p '{"spec":{"replicas":3}}' >/dev/null
+    fp_kc "kubectl patch replicas=3" kc -n "$ns" patch vkc fp --type merge -p '{"spec":{"replicas":3}}'
     fp_wait "fp scaled back to 3, replicas linked" "$FP_BOUND" fp_converged fp 3
 }
 
@@ -122,7 +127,7 @@ sc_run_kill() { fp_wait "a primary other than ${FP_OLD[kill]}, replicas linked" 
 sc_act_switchover() {
     FP_TARGET[switchover]=$(for p in $(pods_with_role "$ns" fp replica); do echo "${p##*-} $p"; done | sort -k1,1nr | head -n 1 | cut -d' ' -f2)
     say "  annotating gungnir.dev/switchover-to=${FP_TARGET[switchover]}"
-    kc -n "$ns" annotate vkc/fp "gungnir.dev/switchover-to=${FP_TARGET[switchover]}" --overwrite >/dev/null
+    fp_kc "kubectl annotate" kc -n "$ns" annotate vkc/fp "gungnir.dev/switchover-to=${FP_TARGET[switchover]}" --overwrite
 }
 switchover_done() {
     local a p
@@ -138,7 +143,7 @@ sc_act_rolling() {
     FP_IMG=$((FP_IMG + 1))
     FP_TARGET[rolling]=valkey/valkey:8.1.$FP_IMG
     say "  spec.image -> ${FP_TARGET[rolling]}"
-    kc -n "$ns" patch vkc fp --type merge -p "{\"spec\":{\"image\":\"${FP_TARGET[rolling]}\"}}" >/dev/null
+    fp_kc "kubectl patch spec.image" kc -n "$ns" patch vkc fp --type merge -p "{\"spec\":{\"image\":\"${FP_TARGET[rolling]}\"}}"
 }
 rolling_done() {
     local img rev revs
@@ -172,6 +177,9 @@ fp_case() {
     fi
     # the starting state, reached with a clean gungnir
     if declare -F "sc_prepare_$sc" >/dev/null; then "sc_prepare_$sc"; elif [ "${FP_SETTLED[$name]:-0}" != 1 ]; then
+        # after a failed run: back to the starting spec (3 pods, no switchover request)
+        fp_kc "kubectl patch replicas=3" kc -n "$ns" patch vkc "$name" --type merge -p '{"spec":{"replicas":3}}'
+        kc -n "$ns" annotate "vkc/$name" gungnir.dev/switchover-to- >/dev/null 2>&1
         fp_wait "$name settled before the run" "$FP_BOUND" fp_converged "$name" 3 ||
             { fp_row "$sc" "$point" "$hit" "$action" "FAIL: the cluster was not settled before the run"; return; }
     fi
