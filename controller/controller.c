@@ -219,6 +219,7 @@ struct controller *controller_start(const struct gungnir_config *cfg, char *err,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    fence_init_open(&c->never_fenced); /* zeroed memory would be a closed fence */
     register_metrics();
     if (kubeconfig_resolve(cfg->kubeconfig[0] ? cfg->kubeconfig : NULL, &c->kc, err, errlen) != 0) {
         free(c);
