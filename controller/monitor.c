@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "cluster_password.h"
 #include "desired.h"
+#include "grow.h"
 #include "log.h"
 #include "metrics.h"
 #include "prober.h"
@@ -87,24 +88,6 @@ static void forget_handed(struct monitor *m)
             json_object_del(m->handed, key);
         json_decref(obj);
     }
-}
-
-/* Returns arr grown to room for need elements of size elem (doubling from 16; *cap updated),
- * arr itself when it has room, or NULL when memory ran out (arr and *cap unchanged). */
-static void *grow_array(void *arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return arr;
-    size_t cap2 = *cap ? *cap : 16;
-    while (cap2 < need) {
-        if (cap2 > SIZE_MAX / 2 / elem)
-            return NULL;
-        cap2 *= 2;
-    }
-    void *grown = realloc(arr, cap2 * elem);
-    if (grown)
-        *cap = cap2;
-    return grown;
 }
 
 /* The watched entry of key, or, with make, a new one (zeroed, used); NULL when there is none,

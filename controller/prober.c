@@ -2,6 +2,7 @@
 #include "prober.h"
 
 #include "clock.h"
+#include "grow.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -48,24 +49,6 @@ struct prober {
     size_t scratch_cap;
     metrics_series *skipped;
 };
-
-/* Returns arr grown to room for need elements of size elem (doubling from 16; *cap updated),
- * arr itself when it has room, or NULL when memory ran out (arr and *cap unchanged). */
-static void *grow_array(void *arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return arr;
-    size_t cap2 = *cap ? *cap : 16;
-    while (cap2 < need) {
-        if (cap2 > SIZE_MAX / 2 / elem)
-            return NULL;
-        cap2 *= 2;
-    }
-    void *grown = realloc(arr, cap2 * elem);
-    if (grown)
-        *cap = cap2;
-    return grown;
-}
 
 struct prober *prober_new(void)
 {

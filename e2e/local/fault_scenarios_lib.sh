@@ -23,30 +23,7 @@
 
 # etcd_restart: like apiserver_restart (lib.sh), for etcd. Its data dir stays: nothing is lost
 # that etcd acknowledged.
-etcd_restart() {
-    local pid args=() start
-    pid=$(awk '$1 == "etcd" {print $2}' "$STATE_DIR/pids" | tail -n 1)
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "no running etcd recorded in $STATE_DIR/pids"; return 1; }
-    mapfile -d '' args <"/proc/$pid/cmdline"
-    [ "${#args[@]}" -gt 1 ] || { echo "cannot read the command line of pid $pid"; return 1; }
-    (
-        flock -w 60 8 || exit 1
-        kill -TERM "$pid"
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$pid" 2>/dev/null
-        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-        echo "=== restarted by e2e/local/fault_scenarios_lib.sh at $(date -u +%FT%TZ)" >>"$STATE_DIR/logs/etcd.log"
-        setsid "${args[@]}" >>"$STATE_DIR/logs/etcd.log" 2>&1 </dev/null 8>&- &
-        new=$!
-        sed -i "s/^etcd $pid\$/etcd $new/" "$STATE_DIR/pids"
-        sed -i "s/^export GUNGNIR_ETCD_PID=.*/export GUNGNIR_ETCD_PID=$new/" "$STATE_DIR/env"
-        echo "$new" >"$STATE_DIR/.etcd-restarted"
-    ) 8>>"$STATE_DIR/.lock"
-    start=$(cat "$STATE_DIR/.etcd-restarted" 2>/dev/null)
-    rm -f "$STATE_DIR/.etcd-restarted"
-    [ -n "$start" ] && [ "$start" != "$pid" ] || { echo "etcd was not restarted"; return 1; }
-    echo "etcd: pid $pid stopped, pid $start started"
-}
+etcd_restart() { local_component_restart etcd GUNGNIR_ETCD_PID; }
 etcd_healthy() {
     local port
     port=$(sed -n 's/^export GUNGNIR_ETCD_CLIENT_PORT=//p' "$STATE_DIR/env")

@@ -388,21 +388,15 @@ primary_guard_stop() {
     [ ! -s "$dir/violations" ] && ! grep -q '^watch:' "$dir/replay"
 }
 
-# ---- the local cluster's kube-apiserver -------------------------------------------------------
-# apiserver_restart: stops kube-apiserver (SIGTERM, bounded) and starts it again with the same
-# command line (read from /proc), logging to the same file; updates STATE_DIR/pids and env.
-apiserver_restart() {
-    case $E2E_PLATFORM in
-    kind)
-        # kind: the static pod's container; the kubelet starts it again.
-        local node=${KIND_CLUSTER_NAME:-gungnir-e2e}-control-plane
-        docker exec "$node" sh -c 'crictl stop $(crictl ps -q --name kube-apiserver)' >/dev/null
-        return
-        ;;
-    esac
-    local pid args=() start
-    pid=$(awk '$1 == "kube-apiserver" {print $2}' "$STATE_DIR/pids" | tail -n 1)
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "no running kube-apiserver recorded in $STATE_DIR/pids"; return 1; }
+# ---- the local cluster's kube-apiserver and etcd ----------------------------------------------
+# local_component_restart NAME ENVVAR: stops the local cluster's process NAME (as recorded in
+# STATE_DIR/pids; SIGTERM, bounded, then SIGKILL) and starts it again with the same command line
+# (read from /proc), logging to the same file (STATE_DIR/logs/NAME.log); updates STATE_DIR/pids
+# and ENVVAR in STATE_DIR/env. Prints "NAME: pid X stopped, pid Y started".
+local_component_restart() {
+    local name=$1 envvar=$2 pid args=() start
+    pid=$(awk -v n="$name" '$1 == n {print $2}' "$STATE_DIR/pids" | tail -n 1)
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || { echo "no running $name recorded in $STATE_DIR/pids"; return 1; }
     mapfile -d '' args <"/proc/$pid/cmdline"
     [ "${#args[@]}" -gt 1 ] || { echo "cannot read the command line of pid $pid"; return 1; }
     (
@@ -411,16 +405,29 @@ apiserver_restart() {
         for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
         kill -KILL "$pid" 2>/dev/null
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-        echo "=== restarted by e2e/local/lib.sh at $(date -u +%FT%TZ)" >>"$STATE_DIR/logs/kube-apiserver.log"
-        setsid "${args[@]}" >>"$STATE_DIR/logs/kube-apiserver.log" 2>&1 </dev/null 8>&- &
+        echo "=== restarted by e2e/local/lib.sh at $(date -u +%FT%TZ)" >>"$STATE_DIR/logs/$name.log"
+        setsid "${args[@]}" >>"$STATE_DIR/logs/$name.log" 2>&1 </dev/null 8>&- &
         new=$!
-        sed -i "s/^kube-apiserver $pid\$/kube-apiserver $new/" "$STATE_DIR/pids"
-        sed -i "s/^export GUNGNIR_APISERVER_PID=.*/export GUNGNIR_APISERVER_PID=$new/" "$STATE_DIR/env"
-        echo "$new" >"$STATE_DIR/.apiserver-restarted"
+        sed -i "s/^$name $pid\$/$name $new/" "$STATE_DIR/pids"
+        sed -i "s/^export $envvar=.*/export $envvar=$new/" "$STATE_DIR/env"
+        echo "$new" >"$STATE_DIR/.$name-restarted"
     ) 8>>"$STATE_DIR/.lock"
-    start=$(cat "$STATE_DIR/.apiserver-restarted" 2>/dev/null)
-    rm -f "$STATE_DIR/.apiserver-restarted"
-    [ -n "$start" ] && [ "$start" != "$pid" ] || { echo "kube-apiserver was not restarted"; return 1; }
-    echo "kube-apiserver: pid $pid stopped, pid $start started"
+    start=$(cat "$STATE_DIR/.$name-restarted" 2>/dev/null)
+    rm -f "$STATE_DIR/.$name-restarted"
+    [ -n "$start" ] && [ "$start" != "$pid" ] || { echo "$name was not restarted"; return 1; }
+    echo "$name: pid $pid stopped, pid $start started"
+}
+
+# apiserver_restart: kube-apiserver stopped and started again (local_component_restart); kind:
+# its static pod's container is stopped and the kubelet starts it again.
+apiserver_restart() {
+    case $E2E_PLATFORM in
+    kind)
+        local node=${KIND_CLUSTER_NAME:-gungnir-e2e}-control-plane
+        docker exec "$node" sh -c 'crictl stop $(crictl ps -q --name kube-apiserver)' >/dev/null
+        return
+        ;;
+    esac
+    local_component_restart kube-apiserver GUNGNIR_APISERVER_PID
 }
 apiserver_ready() { [ "$(kc get --raw /readyz 2>&1)" = ok ] || { kc get --raw /readyz 2>&1 | tail -n 3; return 1; }; }
