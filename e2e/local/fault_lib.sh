@@ -33,6 +33,7 @@ FP_LOG0=0       # gungnir.log line where the current run began
 
 # fp_operator_start [VAR=VALUE...]: stops gungnir and starts it again with VAR=VALUE in its
 # environment (and nowhere else).
+# shellcheck disable=SC2120 # the suite passes the variables
 fp_operator_start() {
     operator_stop
     # Not retried: a gungnir that dies at its fault before it is ready is fp_fault_check's.
@@ -58,7 +59,7 @@ fp_fault_check() {
     case $action in
     exit)
         fp_operator_alive && return 1
-        FP_FIRED=exit
+        FP_FIRED="exit"
         if fp_log_has "fault point: exiting"; then
             say "  gungnir died at $FP_FAULT (log: fault point: exiting); starting it again without the fault"
         else

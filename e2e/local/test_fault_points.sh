@@ -46,7 +46,7 @@ ns=$E2E_NS
 FP_BOUND=${FP_BOUND:-120}
 FO_CLIENT_MAX_S=${FO_CLIENT_MAX_S:-300}
 full=${FAULT_POINTS_FULL:-0}
-scenarios=(${FP_SCENARIOS:-create scale kill switchover rolling})
+read -ra scenarios <<<"${FP_SCENARIOS:-create scale kill switchover rolling}"
 on_cleanup fo_delete "$ns" fp
 on_cleanup fo_delete "$ns" fpc
 # Whatever happens, leave a gungnir without a fault running.
