@@ -252,9 +252,49 @@ static const char *primary_down_reason(struct cluster_ctx *c, struct pod_view **
     return "pod_gone";
 }
 
+/* A labelled primary whose server now follows another pod that serves as primary was moved by a
+ * switchover (FAILOVER TO: the new primary had caught up before it took over) whose labels
+ * were never written — its controller stopped or lost the Lease between the two. Returns the
+ * pod that serves, or NULL. */
+static struct pod_view *switched_to(struct cluster_ctx *c, const struct pod_view *old)
+{
+    if (!old || !old->probed || old->info.is_primary || old->info.master_port != DESIRED_PORT)
+        return NULL;
+    for (size_t i = 0; i < c->npods; i++) {
+        struct pod_view *q = &c->pods[i];
+        if (q != old && q->probed && q->info.is_primary && !q->deleting && q->ip &&
+            strcmp(old->info.master_host, q->ip) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+/* Writes the labels of a switchover found done (the old primary's first: never two labelled
+ * primary). Returns the new primary, or NULL when a label could not be written. */
+static struct pod_view *adopt_switchover(struct cluster_ctx *c, struct pod_view *old, struct pod_view *now)
+{
+    if (cluster_label_pod(c, old, DESIRED_ROLE_REPLICA) != 0 || cluster_label_pod(c, now, DESIRED_ROLE_PRIMARY) != 0)
+        return NULL;
+    cluster_event(c, "Normal", "Switchover", "primary moved from %s to %s (a switchover found done: %s follows %s)",
+                  old->name, now->name, old->name, now->name);
+    monitor_reset(c->env->monitor, c->ns, c->name);
+    return now;
+}
+
 struct pod_view *failover_glue_step(struct cluster_ctx *c, bool *down)
 {
     struct pod_view *primary = cluster_labelled_primary(c);
+    struct pod_view *moved = switched_to(c, primary);
+    if (moved) {
+        /* Not a failure: no promotion, no new epoch, no data thrown away. Until both labels are
+         * written, no election either (*down): it would label the serving pod next to the old. */
+        struct pod_view *now = adopt_switchover(c, primary, moved);
+        *down = now == NULL;
+        if (!now)
+            snprintf(c->blocked, sizeof(c->blocked), "the labels of a switchover to %s found done could not be written",
+                     moved->name);
+        return now;
+    }
     char why[200] = "";
     const char *metric_reason = primary_down_reason(c, &primary, why, sizeof(why));
     *down = metric_reason != NULL;

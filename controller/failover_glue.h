@@ -17,8 +17,10 @@ void failover_glue_resume(struct cluster_ctx *c);
 
 /* The primary after this step: the labelled primary when it is well; when it is down, the
  * replica promoted in its place, or NULL (c->blocked then says why, and *down is true). A
- * single-pod cluster whose primary restarted loses the label and is elected again. *down says
- * a failure of the primary was seen. */
+ * single-pod cluster whose primary restarted loses the label and is elected again. A labelled
+ * primary that follows another pod serving as primary (a switchover whose labels were not
+ * written before its controller stopped) is not down: the labels move to the pod that serves.
+ * *down says a failure of the primary was seen (or the labels could not be moved). */
 struct pod_view *failover_glue_step(struct cluster_ctx *c, bool *down);
 
 /* After a failover: when the old primary (status.lastFailover.from) has a ready pod whose

@@ -1345,6 +1345,33 @@ static void test_a_fenced_failover_sends_no_command_to_the_servers(void **state)
     assert_int_equal(atomic_load(&srv.commands), 0); /* no REPLICAOF NO ONE, no repointing */
 }
 
+static void test_a_switchover_found_done_moves_the_labels_without_a_failover(void **state)
+{
+    struct world *w = *state;
+    /* FAILOVER TO cache-1 completed, but its controller lost the Lease before the labels: cache-0
+     * (labelled primary) follows cache-1, which serves as primary. */
+    use_cluster(w, "{\"replicas\": 3}", "{\"primary\": \"cache-0\", \"failover\": {\"epoch\": 2}}");
+    use_pods(w, json_pack("[o, o, o]", make_pod(0, NOBODY, "primary", true, NULL),
+                          make_pod(1, "127.0.0.7", "replica", true, NULL), make_pod(2, NOBODY, "replica", true, NULL)));
+    probed_replica(&w->c.pods[0], "127.0.0.7", 500, true);
+    probed_primary(&w->c.pods[1], 500);
+    probed_replica(&w->c.pods[2], "127.0.0.7", 500, true);
+    bool down = true;
+
+    struct pod_view *p = failover_glue_step(&w->c, &down);
+
+    assert_non_null(p);
+    assert_string_equal(p->name, "cache-1");
+    assert_false(down);
+    int old = index_of(&w->fake, "PATCH", PODS_PATH "cache-0");
+    int now = index_of(&w->fake, "PATCH", PODS_PATH "cache-1");
+    assert_true(old >= 0 && now > old); /* the old primary's label first */
+    assert_string_equal(label_in(&w->fake.calls[old]), "replica");
+    assert_string_equal(label_in(&w->fake.calls[now]), "primary");
+    assert_int_equal(fake_api_count(&w->fake, "PATCH", STATUS_PATH), 0); /* no failover recorded */
+    assert_true(event_posted(&w->fake, "Switchover"));
+}
+
 static void test_scale_down_past_the_primary_keeps_the_pods_until_it_moved(void **state)
 {
     struct world *w = *state;
@@ -1488,6 +1515,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_switchover_to_a_pod_that_cannot_lead_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_fenced_switchover_sends_no_command_and_does_not_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_fenced_failover_sends_no_command_to_the_servers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_switchover_found_done_moves_the_labels_without_a_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scale_down_past_the_primary_keeps_the_pods_until_it_moved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_restarts_the_highest_replica_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rolling_update_reads_the_pod_again_before_deleting_it, setup, teardown),
