@@ -13,7 +13,7 @@
 #   GUNGNIR_POD_PREFIX   gungnir0/10.250.0 of e2e/demo.sh) and its /24 (default 10.250.9)
 #   E2E_SUITE_TIMEOUT    seconds per suite (default 360; fault_points: 600, or 14400 with
 #                        FAULT_POINTS_FULL=1 — a longer per-suite timeout below wins)
-#   E2E_BUDGET           seconds for all suites; the ones that would start later are failed (default 2100)
+#   E2E_BUDGET           seconds for all suites; the ones that would start later are failed (default 3000)
 #   E2E_KEEP=1           leave the cluster up at the end (for debugging; down.sh --dir STATE_DIR)
 #
 # Several local clusters may run on one machine when each has its own STATE_DIR, bridge and /24;
@@ -28,7 +28,7 @@ export GUNGNIR_BRIDGE=${GUNGNIR_BRIDGE:-gungnir-e2e}
 export GUNGNIR_POD_PREFIX=${GUNGNIR_POD_PREFIX:-10.250.9}
 export E2E_PLATFORM=local
 suite_timeout=${E2E_SUITE_TIMEOUT:-360}
-budget=${E2E_BUDGET:-2100}
+budget=${E2E_BUDGET:-3000}
 all_suites=(basic scale invalid owned_recreate restart_operator restart_apiserver leader
             pod_security metrics pdb
             failover_kill failover_user_secret password_rotation live_config failover_partition failover_scale_down failover_priority_zero failover_operator_killed
