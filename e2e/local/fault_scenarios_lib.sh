@@ -65,7 +65,7 @@ rec_writes_since() { # DIR T_MS
 
 rec_proxy_tool() {
     cat <<'PY'
-import argparse, os, re, socket, ssl, threading, time
+import argparse, os, re, select, socket, ssl, threading, time
 
 p = argparse.ArgumentParser()
 for o in ("upstream-port", "cert", "key", "dir"):
@@ -91,33 +91,42 @@ up_ctx.check_hostname = False
 up_ctx.verify_mode = ssl.CERT_NONE
 up_ctx.set_alpn_protocols(["http/1.1"])
 
-def pipe(src, dst, conn, pending, sniff_req):
-    tail = b""
-    try:
-        while True:
-            data = src.recv(65536)
+def sniff(buf, tail_len, conn, pending, is_req):
+    for m in (REQ if is_req else RESP).finditer(buf):
+        if m.end() <= tail_len:
+            continue
+        if is_req:
+            meth, path = m.group(1).decode(), m.group(2).decode(errors="replace")
+            pending.append((meth, path))
+            w("REQ %d %s %s" % (conn, meth, path))
+        else:
+            meth, path = pending.pop(0) if pending else ("?", "?")
+            w("RESP %d %s %s %s" % (conn, meth, path, m.group(1).decode()))
+
+# Both directions in one thread: an SSL socket must never be read and written by two threads
+# at once (OpenSSL's objects are not thread-safe; two pipe threads hung a request under load).
+def relay(c, u, conn):
+    pending, tails = [], {c: b"", u: b""}
+    while True:
+        ready = [s for s in (c, u) if s.pending()]
+        if not ready:
+            ready, _, _ = select.select([c, u], [], [], 60)
+        for s in ready:
+            try:
+                data = s.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
+            except Exception:
+                return
             if not data:
-                break
-            buf = tail + data
-            for m in (REQ if sniff_req else RESP).finditer(buf):
-                if m.end() <= len(tail):
-                    continue
-                if sniff_req:
-                    meth, path = m.group(1).decode(), m.group(2).decode(errors="replace")
-                    pending.append((meth, path))
-                    w("REQ %d %s %s" % (conn, meth, path))
-                else:
-                    meth, path = pending.pop(0) if pending else ("?", "?")
-                    w("RESP %d %s %s %s" % (conn, meth, path, m.group(1).decode()))
-            tail = buf[-256:]
-            dst.sendall(data)
-    except Exception:
-        pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except Exception:
-            pass
+                return
+            buf = tails[s] + data
+            sniff(buf, len(tails[s]), conn, pending, s is c)
+            tails[s] = buf[-256:]
+            try:
+                (u if s is c else c).sendall(data)
+            except Exception:
+                return
 
 def handle(cs, conn):
     try:
@@ -128,13 +137,13 @@ def handle(cs, conn):
         w("ERR %d %s" % (conn, str(e)[:100].replace(" ", "_")))
         cs.close()
         return
-    pending = []
-    t = threading.Thread(target=pipe, args=(u, c, conn, pending, False), daemon=True)
-    t.start()
-    pipe(c, u, conn, pending, True)
-    t.join()
-    c.close()
-    u.close()
+    relay(c, u, conn)
+    for s in (c, u):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except Exception:
+            pass
+        s.close()
 
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
