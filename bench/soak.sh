@@ -27,24 +27,8 @@ export E2E_PLATFORM=local
 export E2E_NS_PREFIX=${E2E_NS_PREFIX:-sk}
 note() { printf '\n=== soak: %s\n' "$*"; }
 
-# The teardown of e2e/local/run.sh: the node agent first (it deletes its pods' netns and veths),
-# then down.sh with a private /run/netns so it cannot touch other clusters' pods.
-teardown() {
-    local agent n f
-    agent=$(awk '$1 == "gungnir-nodeagent" {print $2}' "$STATE_DIR/pids" 2>/dev/null | tail -n 1)
-    if [ -n "$agent" ] && kill -0 "$agent" 2>/dev/null; then
-        kill -TERM "$agent"
-        for _ in $(seq 1 150); do kill -0 "$agent" 2>/dev/null || break; sleep 0.2; done
-    fi
-    for f in "$STATE_DIR"/nodeagent/pods/*/netns; do
-        [ -s "$f" ] || continue
-        n=$(cat "$f")
-        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$n" && bash "$root/e2e/cluster/netns.sh" del "${n#gpod-}"
-    done
-    mkdir -p /run/netns
-    unshare --mount --propagation private bash -c \
-        'mount -t tmpfs soak-private /run/netns && exec bash "$0" --dir "$1"' "$root/e2e/cluster/down.sh" "$STATE_DIR"
-}
+# Stops this STATE_DIR's cluster only (other local clusters may run on this machine).
+teardown() { bash "$root/e2e/cluster/down-isolated.sh" "$STATE_DIR"; }
 cluster_started=0
 finish() {
     local rc=$?

@@ -44,27 +44,8 @@ t_start=$(date +%s)
 logs=$STATE_DIR/e2e-logs
 
 say() { printf '\n=== e2e-local: %s\n' "$*"; }
-# down.sh deletes EVERY gpod-* network namespace on the machine, also those of other clusters
-# (other STATE_DIRs, other bridges) that may be running here. So: the node agent stops first
-# (SIGTERM: it stops its pods and deletes their netns and veths), leftovers of this cluster's
-# agent are deleted by name, and down.sh then runs with a private, empty /run/netns, so that
-# it stops this STATE_DIR's processes and bridge and cannot see anybody else's pods.
-teardown() {
-    local agent n f
-    agent=$(awk '$1 == "gungnir-nodeagent" {print $2}' "$STATE_DIR/pids" 2>/dev/null | tail -n 1)
-    if [ -n "$agent" ] && kill -0 "$agent" 2>/dev/null; then
-        kill -TERM "$agent"
-        for _ in $(seq 1 150); do kill -0 "$agent" 2>/dev/null || break; sleep 0.2; done
-    fi
-    for f in "$STATE_DIR"/nodeagent/pods/*/netns; do
-        [ -s "$f" ] || continue
-        n=$(cat "$f")
-        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$n" && bash "$root/e2e/cluster/netns.sh" del "${n#gpod-}"
-    done
-    mkdir -p /run/netns
-    unshare --mount --propagation private bash -c \
-        'mount -t tmpfs e2e-private /run/netns && exec bash "$0" --dir "$1"' "$root/e2e/cluster/down.sh" "$STATE_DIR"
-}
+# Stops this STATE_DIR's cluster only (other local clusters may run on this machine).
+teardown() { bash "$root/e2e/cluster/down-isolated.sh" "$STATE_DIR"; }
 finish() {
     local rc=$?
     if [ "${E2E_KEEP:-0}" = 1 ]; then
