@@ -182,6 +182,14 @@ int main(int argc, char **argv)
             printf("{\"event\":\"killed\",\"pid\":%ld,\"signal\":\"%s\"}\n", (long)kill_pid,
                    kill_sig == SIGKILL ? "KILL" : "STOP");
         }
+        /* A connect or a reply that timed out on a busy machine leaves no usable connection
+         * (hiredis keeps its error): connect again, until the kill. */
+        if (writer && writer->err) {
+            redisFree(writer);
+            writer = NULL;
+        }
+        if (writes && !writer && kill_at < 0)
+            writer = connect_node(&nodes[primary], timeout);
         if (writer && kill_at < 0) {
             char key[32];
             snprintf(key, sizeof(key), "k%ld", attempted);
